@@ -1,0 +1,16 @@
+#pragma once
+// sciqlop-cache: a fast, persistent key-value cache (SQLite plus value files).
+// The public headers never include sqlite3.h: SQLite is an implementation detail,
+// compiled into the library with hidden symbols.
+#include "buffer.hpp"
+#include "error.hpp"
+#include "fanout.hpp"
+#include "hash.hpp"
+#include "options.hpp"
+#include "store.hpp"
+
+namespace sciqlop_cache
+{
+inline constexpr const char* version = "0.1.0";
+inline constexpr int format_version = 1;
+}

@@ -1,0 +1,110 @@
+#pragma once
+// The on-disk schema (SPEC §4), per store type. Columns and indexes may be added with
+// defaults, never renamed: pysciqlop-cache 0.1.x reads and writes the same tables.
+namespace sciqlop_cache::detail
+{
+
+inline constexpr const char* format_version = "1";
+
+template <bool IsCache>
+struct Schema;
+
+template <>
+struct Schema<true>
+{
+    static constexpr const char* create = R"sql(
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY NOT NULL,
+    path TEXT DEFAULT NULL,
+    value BLOB DEFAULT NULL,
+    size INT NOT NULL DEFAULT 0,
+    expire REAL DEFAULT NULL,
+    last_update REAL NOT NULL DEFAULT 0,
+    last_use REAL NOT NULL DEFAULT 0,
+    access_count_since_last_update INT NOT NULL DEFAULT 0,
+    tag TEXT DEFAULT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_cache_tag ON cache(tag) WHERE tag IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_cache_expire ON cache(expire) WHERE expire IS NOT NULL;
+)sql";
+
+    // last_use is indexed only once a size limit exists, so unbounded caches don't pay for it.
+    static constexpr const char* create_lru_index = "CREATE INDEX IF NOT EXISTS idx_cache_last_use ON cache(last_use)";
+
+    static constexpr const char* upsert = R"sql(
+INSERT INTO cache(key, path, value, size, expire, last_update, last_use, access_count_since_last_update, tag)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)
+ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size,
+    expire = excluded.expire, last_update = excluded.last_update, last_use = excluded.last_use,
+    access_count_since_last_update = 0, tag = excluded.tag)sql";
+
+    // Stores only when absent or expired (?6 is the current time).
+    static constexpr const char* add = R"sql(
+INSERT INTO cache(key, path, value, size, expire, last_update, last_use, access_count_since_last_update, tag)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)
+ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size,
+    expire = excluded.expire, last_update = excluded.last_update, last_use = excluded.last_use,
+    access_count_since_last_update = 0, tag = excluded.tag
+WHERE cache.expire IS NOT NULL AND cache.expire <= excluded.last_update)sql";
+
+    static constexpr const char* get = "SELECT value, path, size, expire FROM cache WHERE key = ?1";
+    static constexpr const char* del = "DELETE FROM cache WHERE key = ?1 RETURNING expire";
+    static constexpr const char* keys
+        = "SELECT key FROM cache WHERE expire IS NULL OR expire > ?1 ORDER BY key";
+};
+
+template <>
+struct Schema<false>
+{
+    static constexpr const char* create = R"sql(
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY NOT NULL,
+    path TEXT DEFAULT NULL,
+    value BLOB DEFAULT NULL,
+    size INT NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
+    static constexpr const char* upsert = R"sql(
+INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size)sql";
+
+    static constexpr const char* add
+        = "INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key) DO NOTHING";
+
+    static constexpr const char* get = "SELECT value, path, size FROM cache WHERE key = ?1";
+    static constexpr const char* del = "DELETE FROM cache WHERE key = ?1";
+    static constexpr const char* keys = "SELECT key FROM cache ORDER BY key";
+};
+
+// Shared by both store types: metadata, the trash of displaced value files and the
+// entry/byte counters, all kept by triggers so that every writer (any process, any
+// statement) keeps them exact.
+inline constexpr const char* common_schema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS trash (path TEXT NOT NULL, ts REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    count INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    file_bytes INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO counters(id, count, bytes, file_bytes)
+    SELECT 0, count(*), coalesce(sum(size), 0), coalesce(sum(CASE WHEN path IS NOT NULL THEN size END), 0) FROM cache;
+CREATE TRIGGER IF NOT EXISTS cache_after_insert AFTER INSERT ON cache BEGIN
+    UPDATE counters SET count = count + 1, bytes = bytes + NEW.size,
+        file_bytes = file_bytes + iif(NEW.path IS NULL, 0, NEW.size) WHERE id = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS cache_after_delete AFTER DELETE ON cache BEGIN
+    UPDATE counters SET count = count - 1, bytes = bytes - OLD.size,
+        file_bytes = file_bytes - iif(OLD.path IS NULL, 0, OLD.size) WHERE id = 0;
+    INSERT INTO trash(path, ts) SELECT OLD.path, unixepoch('subsec') WHERE OLD.path IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS cache_after_update AFTER UPDATE OF size, path ON cache BEGIN
+    UPDATE counters SET bytes = bytes - OLD.size + NEW.size,
+        file_bytes = file_bytes - iif(OLD.path IS NULL, 0, OLD.size) + iif(NEW.path IS NULL, 0, NEW.size) WHERE id = 0;
+    INSERT INTO trash(path, ts) SELECT OLD.path, unixepoch('subsec') WHERE OLD.path IS NOT NULL AND OLD.path IS NOT NEW.path;
+END;
+)sql";
+
+} // namespace sciqlop_cache::detail

@@ -1,0 +1,1285 @@
+// The engine behind every store type. Policy features are compiled in or out with
+// `if constexpr`; the hot paths (set/get of a small value) are one prepared statement each.
+#include "sciqlop_cache/store.hpp"
+
+#include "schema.hpp"
+#include "sqlite.hpp"
+#include "value_files.hpp"
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <sys/stat.h>
+#include <thread>
+#include <unordered_map>
+
+namespace sciqlop_cache
+{
+using namespace detail;
+namespace fs = std::filesystem;
+
+namespace
+{
+    double unix_now()
+    {
+        return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+
+    std::uint64_t file_size_or_zero(const fs::path& p)
+    {
+        struct stat st {};
+        return ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    }
+
+    void check_expire(const std::optional<double>& expire)
+    {
+        if (expire && !(std::isfinite(*expire) && *expire > 0))
+            throw error("INVALID_ARGUMENT", "expire must be a finite number of seconds > 0");
+    }
+
+    constexpr std::size_t batch_rows = 500;
+    constexpr std::uint64_t wal_truncate_threshold = 16ull << 20;
+    constexpr std::size_t max_pending_accesses = 1'000'000;
+}
+
+template <class Policy>
+struct Store<Policy>::Impl
+{
+    using schema = Schema<Policy::expiration>;
+
+    fs::path directory;
+    Options options;
+    ValueFiles files;
+
+    // The main connection, its transaction state and the values written in open transactions
+    // (unlinked again if their transaction rolls back) are guarded by `mutex`.
+    mutable std::recursive_mutex mutex;
+    Connection db;
+    int depth = 0;
+    std::thread::id owner {};
+    std::vector<std::vector<std::string>> created_files;
+    bool is_closed = false;
+
+    std::atomic<std::uint64_t> hits { 0 }, misses { 0 };
+    std::atomic<std::uint64_t> max_size { 0 };
+
+    // LRU accesses are recorded in memory and flushed by the background thread, so that a
+    // get never writes.
+    std::mutex access_mutex;
+    std::unordered_map<std::string, double> accesses;
+
+    // Background thread with its own connection.
+    Connection bg_db;
+    std::thread bg_thread;
+    std::mutex bg_mutex;
+    std::condition_variable bg_cv;
+    std::atomic<bool> stopping { false };
+    std::chrono::steady_clock::time_point bg_busy_deadline {};
+
+    Impl(const fs::path& dir, Options opts) : directory(dir), options(opts), files(dir)
+    {
+        std::error_code ec;
+        const auto status = fs::status(directory, ec);
+        if (!ec && fs::exists(status) && !fs::is_directory(status))
+            throw error("NOT_A_DIRECTORY", directory.string() + " exists and is not a directory");
+        fs::create_directories(directory, ec);
+        if (ec)
+            throw error(errno_name(ec.value()), "cannot create " + directory.string() + ": " + ec.message(), 0,
+                        ec.value());
+        if (!fs::is_directory(directory, ec))
+            throw error("NOT_A_DIRECTORY", directory.string() + " is not a directory");
+
+        open_connection(db, false);
+        ensure_schema();
+        if constexpr (Policy::eviction)
+            apply_max_size(options.max_size);
+        if (options.background)
+        {
+            open_connection(bg_db, true);
+            bg_thread = std::thread([this] { background_loop(); });
+        }
+    }
+
+    ~Impl() { shutdown(); }
+
+    // ---- connections and schema ---------------------------------------------------------
+    static int background_busy_handler(void* self, int)
+    {
+        auto* impl = static_cast<Impl*>(self);
+        if (impl->stopping.load() || std::chrono::steady_clock::now() > impl->bg_busy_deadline)
+            return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        return 1;
+    }
+
+    void open_connection(Connection& c, bool background)
+    {
+        c.open((directory / "sciqlop-cache.db").string());
+        if (background)
+            sqlite3_busy_handler(c.handle(), &Impl::background_busy_handler, this);
+        else
+            sqlite3_busy_timeout(c.handle(), static_cast<int>(options.busy_timeout.count()));
+        if (background)
+            bg_busy_deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+        // Switching a new database to WAL needs the write lock; the busy handler is not always
+        // consulted for it, so retry until the timeout.
+        const auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+        while (true)
+        {
+            try
+            {
+                auto& s = c.cached("PRAGMA journal_mode=WAL");
+                ResetOnExit r { s };
+                if (s.step() && s.text(0) != "wal")
+                    throw error("SQLITE_ERROR", "cannot switch " + directory.string() + " to WAL mode");
+                break;
+            }
+            catch (const error& e)
+            {
+                if (e.code() != "SQLITE_BUSY" || std::chrono::steady_clock::now() > deadline)
+                    throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        }
+        c.exec(options.durability == Durability::power ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        c.exec("PRAGMA journal_size_limit=16777216; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;"
+               "PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456");
+    }
+
+    void ensure_schema()
+    {
+        // Opening an existing store must not write: look before creating anything.
+        if (stored_format_version())
+            return;
+        db.exec("BEGIN IMMEDIATE");
+        try
+        {
+            if (!stored_format_version())
+            {
+                db.exec(schema::create);
+                db.exec(common_schema);
+                auto& s = db.cached("INSERT OR IGNORE INTO meta(key, value) VALUES ('format_version', ?1)");
+                ResetOnExit r { s };
+                s.bind(1, std::string_view(format_version));
+                s.step();
+            }
+            db.exec("COMMIT");
+        }
+        catch (...)
+        {
+            sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+
+    bool stored_format_version()
+    {
+        const bool has_meta
+            = db.scalar_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta'") > 0;
+        if (!has_meta)
+            return false;
+        auto v = meta_get_locked("format_version");
+        if (!v)
+            return false;
+        if (*v != format_version)
+            throw error("SQLITE_ERROR", directory.string() + " has format version " + *v + ", this build reads "
+                            + format_version);
+        return true;
+    }
+
+    void apply_max_size(std::optional<std::uint64_t> requested)
+    {
+        auto stored = meta_get_locked("max_size");
+        std::uint64_t current = stored ? std::strtoull(stored->c_str(), nullptr, 10) : 0;
+        if (requested && (*requested != current || !stored))
+        {
+            atomically(
+                [&]
+                {
+                    meta_set_locked("max_size", std::to_string(*requested));
+                    if constexpr (Policy::eviction)
+                    {
+                        if (*requested > 0)
+                            db.exec(schema::create_lru_index);
+                    }
+                    return 0;
+                });
+            current = *requested;
+        }
+        max_size.store(current);
+    }
+
+    std::optional<std::string> meta_get_locked(std::string_view key)
+    {
+        auto& s = db.cached("SELECT value FROM meta WHERE key = ?1");
+        ResetOnExit r { s };
+        s.bind(1, key);
+        if (!s.step() || s.is_null(0))
+            return std::nullopt;
+        return std::string(s.text(0));
+    }
+
+    void meta_set_locked(std::string_view key, std::string_view value)
+    {
+        auto& s = db.cached("INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        ResetOnExit r { s };
+        s.bind(1, key);
+        s.bind(2, value);
+        s.step();
+    }
+
+    // ---- locking and transactions -------------------------------------------------------
+    std::unique_lock<std::recursive_mutex> lock()
+    {
+        std::unique_lock l(mutex);
+        if (is_closed)
+            throw error("CLOSED", "the store at " + directory.string() + " is closed");
+        return l;
+    }
+
+    /// Runs `f` atomically: in its own IMMEDIATE transaction, or in a savepoint when a user
+    /// transaction is open.
+    template <class F>
+    decltype(auto) atomically(F&& f)
+    {
+        const bool nested = depth > 0;
+        db.exec(nested ? "SAVEPOINT sciqlop_op" : "BEGIN IMMEDIATE");
+        try
+        {
+            decltype(auto) result = f();
+            db.exec(nested ? "RELEASE sciqlop_op" : "COMMIT");
+            return result;
+        }
+        catch (...)
+        {
+            sqlite3_exec(db.handle(), nested ? "ROLLBACK TO sciqlop_op; RELEASE sciqlop_op" : "ROLLBACK", nullptr,
+                         nullptr, nullptr);
+            throw;
+        }
+    }
+
+    /// A value file now referenced by a row: if an open transaction rolls back, it goes.
+    void adopt_file(const std::string& path)
+    {
+        if (depth > 0 && !path.empty())
+            created_files.back().push_back(path);
+    }
+
+    void begin()
+    {
+        mutex.lock();
+        try
+        {
+            if (is_closed)
+                throw error("CLOSED", "the store at " + directory.string() + " is closed");
+            if (depth == 0)
+                db.cached("BEGIN IMMEDIATE").step(), db.cached("BEGIN IMMEDIATE").reset();
+            else
+                db.exec(("SAVEPOINT sciqlop_tx_" + std::to_string(depth)).c_str());
+            ++depth;
+            owner = std::this_thread::get_id();
+            created_files.emplace_back();
+        }
+        catch (...)
+        {
+            mutex.unlock();
+            throw;
+        }
+    }
+
+    void require_transaction()
+    {
+        std::lock_guard l(mutex);
+        if (depth == 0 || owner != std::this_thread::get_id())
+            throw error("INVALID_ARGUMENT", "no transaction is open on this thread");
+    }
+
+    void commit()
+    {
+        require_transaction();
+        auto files_of_level = std::move(created_files.back());
+        created_files.pop_back();
+        try
+        {
+            if (depth == 1)
+            {
+                auto& s = db.cached("COMMIT");
+                ResetOnExit r { s };
+                s.step();
+            }
+            else
+            {
+                db.exec(("RELEASE sciqlop_tx_" + std::to_string(depth - 1)).c_str());
+                auto& parent = created_files.back();
+                parent.insert(parent.end(), files_of_level.begin(), files_of_level.end());
+            }
+        }
+        catch (...)
+        {
+            // A failed COMMIT leaves nothing half-done: roll the whole level back.
+            created_files.push_back(std::move(files_of_level));
+            rollback_level();
+            throw;
+        }
+        --depth;
+        mutex.unlock();
+    }
+
+    void rollback()
+    {
+        require_transaction();
+        rollback_level();
+    }
+
+    void rollback_level()
+    {
+        if (depth == 1)
+            sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        else
+        {
+            const auto sp = "sciqlop_tx_" + std::to_string(depth - 1);
+            sqlite3_exec(db.handle(), ("ROLLBACK TO " + sp + "; RELEASE " + sp).c_str(), nullptr, nullptr, nullptr);
+        }
+        for (const auto& p : created_files.back())
+            files.remove(p);
+        created_files.pop_back();
+        --depth;
+        mutex.unlock();
+    }
+
+    // ---- writes --------------------------------------------------------------------------
+    /// Writes a large value's file outside the lock; returns "" for inline values.
+    std::string prepare_value(std::span<const std::byte> value)
+    {
+        if (value.size() <= inline_threshold)
+            return {};
+        return files.write(value, options.durability == Durability::power);
+    }
+
+    void bind_entry(Statement& s, std::string_view key, std::span<const std::byte> value, const std::string& path,
+                    const SetOptions& o, double now)
+    {
+        s.bind(1, key);
+        if (path.empty())
+        {
+            s.bind_null(2);
+            s.bind_blob(3, value);
+        }
+        else
+        {
+            s.bind(2, std::string_view(path));
+            s.bind_null(3);
+        }
+        s.bind(4, static_cast<std::int64_t>(value.size()));
+        if constexpr (Policy::expiration)
+        {
+            s.bind(5, o.expire ? std::optional<double>(now + *o.expire) : std::nullopt);
+            s.bind(6, now);
+            s.bind(7, o.tag);
+        }
+    }
+
+    /// Runs `statement` for an entry; returns whether a row changed. The value file, if any,
+    /// is removed again when the row does not take it.
+    bool write_entry(const char* statement, std::string_view key, std::span<const std::byte> value,
+                     const SetOptions& o)
+    {
+        if constexpr (Policy::expiration)
+            check_expire(o.expire);
+        const auto path = prepare_value(value);
+        try
+        {
+            auto l = lock();
+            auto& s = db.cached(statement);
+            ResetOnExit r { s };
+            bind_entry(s, key, value, path, o, unix_now());
+            s.step();
+            const bool changed = db.changes() > 0;
+            if (changed)
+                adopt_file(path);
+            else if (!path.empty())
+                files.remove(path);
+            return changed;
+        }
+        catch (...)
+        {
+            if (!path.empty())
+                files.remove(path);
+            throw;
+        }
+    }
+
+    // ---- reads ---------------------------------------------------------------------------
+    enum class Lookup
+    {
+        miss,
+        inline_hit,
+        file
+    };
+
+    void record_access(std::string_view key, double now)
+    {
+        if constexpr (Policy::eviction)
+        {
+            if (max_size.load(std::memory_order_relaxed) == 0)
+                return;
+            std::lock_guard l(access_mutex);
+            if (accesses.size() < max_pending_accesses)
+                accesses.insert_or_assign(std::string(key), now);
+        }
+    }
+
+    /// Looks the key up under the lock: inline values are copied into the sink right away,
+    /// file-backed ones return their path and size for reading outside the lock.
+    Lookup lookup(std::string_view key, const ByteSink& sink, std::string& path, std::uint64_t& size, double now)
+    {
+        auto& s = db.cached(schema::get);
+        ResetOnExit r { s };
+        s.bind(1, key);
+        if (!s.step())
+            return Lookup::miss;
+        if constexpr (Policy::expiration)
+        {
+            if (!s.is_null(3) && s.real(3) <= now)
+                return Lookup::miss;
+        }
+        if (s.is_null(1))
+        {
+            const auto blob = s.blob(0);
+            auto* out = sink(blob.size());
+            if (!blob.empty())
+                std::memcpy(out, blob.data(), blob.size());
+            return Lookup::inline_hit;
+        }
+        path.assign(s.text(1));
+        size = static_cast<std::uint64_t>(s.int64(2));
+        return Lookup::file;
+    }
+
+    /// A row whose value file is missing, truncated or unsafe is corrupt: drop it (only if it
+    /// still points to the same file) and report a miss.
+    void drop_corrupt(std::string_view key, const std::string& path)
+    {
+        auto l = lock();
+        auto& s = db.cached("DELETE FROM cache WHERE key = ?1 AND path = ?2");
+        ResetOnExit r { s };
+        s.bind(1, key);
+        s.bind(2, std::string_view(path));
+        s.step();
+    }
+
+    bool get_into(std::string_view key, const ByteSink& sink, bool count)
+    {
+        std::string path;
+        std::uint64_t size = 0;
+        const double now = unix_now();
+        Lookup found;
+        {
+            auto l = lock();
+            found = lookup(key, sink, path, size, now);
+        }
+        bool hit = found == Lookup::inline_hit;
+        if (found == Lookup::file)
+        {
+            hit = files.read(path, size, sink) == ReadStatus::ok;
+            if (!hit)
+                drop_corrupt(key, path);
+        }
+        if (hit)
+            record_access(key, now);
+        if constexpr (Policy::stats)
+        {
+            if (count)
+                (hit ? hits : misses).fetch_add(1, std::memory_order_relaxed);
+        }
+        return hit;
+    }
+
+    bool pop_into(std::string_view key, const ByteSink& sink)
+    {
+        const double now = unix_now();
+        bool hit = false;
+        {
+            auto l = lock();
+            hit = atomically(
+                [&]
+                {
+                    std::string path;
+                    std::uint64_t size = 0;
+                    auto found = lookup(key, sink, path, size, now);
+                    if (found == Lookup::file && files.read(path, size, sink) != ReadStatus::ok)
+                        found = Lookup::miss;
+                    // Delete whatever is there: a live entry (popped), an expired or corrupt one.
+                    auto& d = db.cached("DELETE FROM cache WHERE key = ?1");
+                    ResetOnExit r { d };
+                    d.bind(1, key);
+                    d.step();
+                    return found != Lookup::miss;
+                });
+        }
+        if constexpr (Policy::stats)
+            (hit ? hits : misses).fetch_add(1, std::memory_order_relaxed);
+        return hit;
+    }
+
+    // ---- maintenance (shared by the background thread and explicit calls) ----------------
+    std::uint64_t flush_accesses(Connection& c)
+    {
+        std::unordered_map<std::string, double> pending;
+        {
+            std::lock_guard l(access_mutex);
+            pending.swap(accesses);
+        }
+        if (pending.empty())
+            return 0;
+        auto it = pending.begin();
+        while (it != pending.end() && !stopping.load())
+        {
+            c.exec("BEGIN IMMEDIATE");
+            try
+            {
+                auto& s = c.cached("UPDATE cache SET last_use = max(last_use, ?2), access_count_since_last_update = "
+                                   "access_count_since_last_update + 1 WHERE key = ?1");
+                for (std::size_t n = 0; n < batch_rows && it != pending.end(); ++n, ++it)
+                {
+                    ResetOnExit r { s };
+                    s.bind(1, std::string_view(it->first));
+                    s.bind(2, it->second);
+                    s.step();
+                }
+                c.exec("COMMIT");
+            }
+            catch (...)
+            {
+                sqlite3_exec(c.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+                throw;
+            }
+        }
+        return pending.size();
+    }
+
+    /// Deletes expired rows in bounded batches, each its own transaction.
+    std::uint64_t expire_batches(Connection& c, bool use_store_lock)
+    {
+        std::uint64_t total = 0;
+        while (!stopping.load())
+        {
+            std::unique_lock<std::recursive_mutex> l;
+            if (use_store_lock)
+                l = lock();
+            auto& s = c.cached("DELETE FROM cache WHERE key IN "
+                               "(SELECT key FROM cache WHERE expire <= ?1 ORDER BY expire LIMIT ?2)");
+            ResetOnExit r { s };
+            s.bind(1, unix_now());
+            s.bind(2, static_cast<std::int64_t>(batch_rows));
+            s.step();
+            const auto n = static_cast<std::uint64_t>(c.changes());
+            total += n;
+            if (n < batch_rows)
+                break;
+        }
+        return total;
+    }
+
+    /// Deletes least recently used rows in bounded batches until the value bytes are at most
+    /// 90 % of max_size.
+    std::uint64_t evict_batches(Connection& c, bool use_store_lock)
+    {
+        const auto limit = max_size.load();
+        if (limit == 0)
+            return 0;
+        const auto target = limit - limit / 10;
+        std::uint64_t total = 0;
+        while (!stopping.load())
+        {
+            std::unique_lock<std::recursive_mutex> l;
+            if (use_store_lock)
+                l = lock();
+            const auto bytes = static_cast<std::uint64_t>(c.scalar_int("SELECT bytes FROM counters WHERE id = 0"));
+            if (total == 0 && bytes <= limit)
+                return 0;
+            if (bytes <= target)
+                break;
+            auto excess = bytes - target;
+            std::vector<std::string> victims;
+            {
+                auto& s = c.cached("SELECT key, size FROM cache ORDER BY last_use LIMIT ?1");
+                ResetOnExit r { s };
+                s.bind(1, static_cast<std::int64_t>(batch_rows));
+                while (excess > 0 && s.step())
+                {
+                    victims.emplace_back(s.text(0));
+                    const auto sz = static_cast<std::uint64_t>(s.int64(1));
+                    excess = sz >= excess ? 0 : excess - sz;
+                }
+            }
+            if (victims.empty())
+                break;
+            const bool nested = use_store_lock && depth > 0;
+            c.exec(nested ? "SAVEPOINT sciqlop_evict" : "BEGIN IMMEDIATE");
+            try
+            {
+                auto& d = c.cached("DELETE FROM cache WHERE key = ?1");
+                for (const auto& k : victims)
+                {
+                    ResetOnExit r { d };
+                    d.bind(1, std::string_view(k));
+                    d.step();
+                    total += static_cast<std::uint64_t>(c.changes());
+                }
+                c.exec(nested ? "RELEASE sciqlop_evict" : "COMMIT");
+            }
+            catch (...)
+            {
+                sqlite3_exec(c.handle(), nested ? "ROLLBACK TO sciqlop_evict; RELEASE sciqlop_evict" : "ROLLBACK",
+                             nullptr, nullptr, nullptr);
+                throw;
+            }
+        }
+        return total;
+    }
+
+    /// Unlinks trashed value files older than the grace period, then forgets them.
+    std::uint64_t drain_trash(Connection& c)
+    {
+        std::uint64_t total = 0;
+        const double cutoff = unix_now() - options.trash_grace.count();
+        while (!stopping.load() || &c == &db)
+        {
+            std::vector<std::pair<std::int64_t, std::string>> batch;
+            {
+                auto& s = c.cached("SELECT rowid, path FROM trash WHERE ts < ?1 LIMIT ?2");
+                ResetOnExit r { s };
+                s.bind(1, cutoff);
+                s.bind(2, static_cast<std::int64_t>(batch_rows));
+                while (s.step())
+                    batch.emplace_back(s.int64(0), std::string(s.text(1)));
+            }
+            if (batch.empty())
+                break;
+            for (const auto& [rowid, path] : batch)
+                files.remove(path);
+            c.exec("BEGIN IMMEDIATE");
+            try
+            {
+                auto& d = c.cached("DELETE FROM trash WHERE rowid = ?1");
+                for (const auto& [rowid, path] : batch)
+                {
+                    ResetOnExit r { d };
+                    d.bind(1, rowid);
+                    d.step();
+                }
+                c.exec("COMMIT");
+            }
+            catch (...)
+            {
+                sqlite3_exec(c.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+                throw;
+            }
+            total += batch.size();
+            if (batch.size() < batch_rows)
+                break;
+        }
+        return total;
+    }
+
+    std::uint64_t wal_size() const { return file_size_or_zero(directory / "sciqlop-cache.db-wal"); }
+
+    void checkpoint(Connection& c)
+    {
+        if (wal_size() > wal_truncate_threshold)
+            sqlite3_wal_checkpoint_v2(c.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    }
+
+    void maintenance(Connection& c)
+    {
+        bg_busy_deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+        if constexpr (Policy::eviction)
+            flush_accesses(c);
+        if constexpr (Policy::expiration)
+            expire_batches(c, false);
+        if constexpr (Policy::eviction)
+            evict_batches(c, false);
+        drain_trash(c);
+        checkpoint(c);
+    }
+
+    void background_loop()
+    {
+        std::unique_lock l(bg_mutex);
+        while (!stopping.load())
+        {
+            bg_cv.wait_for(l, options.background_period, [this] { return stopping.load(); });
+            if (stopping.load())
+                break;
+            l.unlock();
+            try
+            {
+                maintenance(bg_db);
+            }
+            catch (const std::exception&)
+            {
+                // Background work is best effort (another process may hold the lock, the disk
+                // may be full); the next round retries. Foreground calls report errors.
+            }
+            l.lock();
+        }
+    }
+
+    void stop_background() noexcept
+    {
+        {
+            std::lock_guard l(bg_mutex);
+            stopping.store(true);
+        }
+        bg_cv.notify_all();
+        if (bg_thread.joinable())
+            bg_thread.join();
+        bg_db.close();
+    }
+
+    void shutdown() noexcept
+    {
+        stop_background();
+        std::lock_guard l(mutex);
+        if (is_closed)
+            return;
+        is_closed = true;
+        try
+        {
+            while (depth > 0)
+                rollback_level(); // releases the lock begin() took for that level
+            if constexpr (Policy::eviction)
+                flush_accesses_on_close();
+            drain_trash(db);
+        }
+        catch (...)
+        {
+        }
+        db.close();
+    }
+
+    void flush_accesses_on_close() noexcept
+    {
+        try
+        {
+            stopping.store(false);
+            flush_accesses(db);
+            stopping.store(true);
+        }
+        catch (...)
+        {
+            stopping.store(true);
+        }
+    }
+
+    // ---- integrity -----------------------------------------------------------------------
+    CheckResult check(bool fix)
+    {
+        CheckResult result;
+        auto l = lock();
+        {
+            auto& s = db.cached("PRAGMA integrity_check");
+            ResetOnExit r { s };
+            result.sqlite_integrity_ok = s.step() && s.text(0) == "ok";
+        }
+        // Rows pointing to missing, unsafe or wrong-sized files.
+        std::vector<std::pair<std::string, std::string>> bad_rows;
+        std::unordered_map<std::string, bool> referenced;
+        {
+            auto& s = db.cached("SELECT key, path, size FROM cache WHERE path IS NOT NULL");
+            ResetOnExit r { s };
+            while (s.step())
+            {
+                std::string path(s.text(1));
+                const auto actual = files.file_size(path);
+                if (actual < 0)
+                {
+                    ++result.dangling_rows;
+                    bad_rows.emplace_back(s.text(0), path);
+                }
+                else if (static_cast<std::uint64_t>(actual) != static_cast<std::uint64_t>(s.int64(2)))
+                {
+                    ++result.size_mismatches;
+                    bad_rows.emplace_back(s.text(0), path);
+                }
+                referenced.emplace(std::move(path), true);
+            }
+        }
+        {
+            auto& s = db.cached("SELECT path FROM trash");
+            ResetOnExit r { s };
+            while (s.step())
+                referenced.emplace(std::string(s.text(0)), true);
+        }
+        std::vector<std::string> orphans;
+        for (auto& f : files.list())
+        {
+            if (f.age_seconds > 60.0 && !referenced.contains(f.relative))
+                orphans.push_back(std::move(f.relative));
+        }
+        result.orphaned_files = orphans.size();
+        {
+            auto& s = db.cached("SELECT (SELECT count FROM counters WHERE id = 0) = (SELECT count(*) FROM cache) "
+                                "AND (SELECT bytes FROM counters WHERE id = 0) = "
+                                "(SELECT coalesce(sum(size), 0) FROM cache) AND "
+                                "(SELECT file_bytes FROM counters WHERE id = 0) = "
+                                "(SELECT coalesce(sum(size), 0) FROM cache WHERE path IS NOT NULL)");
+            ResetOnExit r { s };
+            result.counters_consistent = s.step() && s.int64(0) == 1;
+        }
+        result.ok = result.sqlite_integrity_ok && result.counters_consistent && result.orphaned_files == 0
+            && result.dangling_rows == 0 && result.size_mismatches == 0;
+        if (fix && !result.ok)
+        {
+            atomically(
+                [&]
+                {
+                    auto& d = db.cached("DELETE FROM cache WHERE key = ?1 AND path = ?2");
+                    for (const auto& [key, path] : bad_rows)
+                    {
+                        ResetOnExit r { d };
+                        d.bind(1, std::string_view(key));
+                        d.bind(2, std::string_view(path));
+                        d.step();
+                    }
+                    db.exec("INSERT INTO counters(id, count, bytes, file_bytes) SELECT 0, count(*), "
+                            "coalesce(sum(size), 0), coalesce(sum(CASE WHEN path IS NOT NULL THEN size END), 0) "
+                            "FROM cache WHERE true ON CONFLICT(id) DO UPDATE SET count = excluded.count, "
+                            "bytes = excluded.bytes, file_bytes = excluded.file_bytes");
+                    return 0;
+                });
+            for (const auto& p : orphans)
+                files.remove(p);
+            if (!result.sqlite_integrity_ok)
+                db.exec("REINDEX");
+        }
+        return result;
+    }
+};
+
+// ---- Store: the public surface forwards to Impl --------------------------------------------
+
+template <class P>
+Store<P>::Store(const fs::path& directory, Options options) : impl_(std::make_unique<Impl>(directory, options))
+{
+}
+
+template <class P>
+Store<P>::~Store()
+{
+    if (impl_)
+        impl_->shutdown();
+}
+
+template <class P>
+Store<P>::Store(Store&&) noexcept = default;
+template <class P>
+Store<P>& Store<P>::operator=(Store&&) noexcept = default;
+
+template <class P>
+void Store<P>::set_bytes(std::string_view key, std::span<const std::byte> value, const SetOptions& options)
+{
+    impl_->write_entry(Impl::schema::upsert, key, value, options);
+}
+
+template <class P>
+bool Store<P>::add_bytes(std::string_view key, std::span<const std::byte> value, const SetOptions& options)
+{
+    return impl_->write_entry(Impl::schema::add, key, value, options);
+}
+
+template <class P>
+bool Store<P>::del(std::string_view key)
+{
+    auto l = impl_->lock();
+    auto& s = impl_->db.cached(Impl::schema::del);
+    ResetOnExit r { s };
+    s.bind(1, key);
+    if constexpr (P::expiration)
+    {
+        if (!s.step())
+            return false;
+        const bool expired = !s.is_null(0) && s.real(0) <= unix_now();
+        while (s.step())
+        {
+        }
+        return !expired;
+    }
+    else
+    {
+        s.step();
+        return impl_->db.changes() > 0;
+    }
+}
+
+template <class P>
+bool Store<P>::touch(std::string_view key, std::optional<double> expire_seconds)
+    requires P::expiration
+{
+    check_expire(expire_seconds);
+    auto l = impl_->lock();
+    const double now = unix_now();
+    auto& s = impl_->db.cached("UPDATE cache SET expire = ?2 WHERE key = ?1 AND (expire IS NULL OR expire > ?3)");
+    ResetOnExit r { s };
+    s.bind(1, key);
+    s.bind(2, expire_seconds ? std::optional<double>(now + *expire_seconds) : std::nullopt);
+    s.bind(3, now);
+    s.step();
+    return impl_->db.changes() > 0;
+}
+
+template <class P>
+std::int64_t Store<P>::incr(std::string_view key, std::int64_t delta, std::int64_t default_value)
+{
+    auto l = impl_->lock();
+    return impl_->atomically(
+        [&]
+        {
+            const double now = unix_now();
+            std::optional<std::int64_t> current;
+            {
+                auto& s = impl_->db.cached(Impl::schema::get);
+                ResetOnExit r { s };
+                s.bind(1, key);
+                bool live = s.step();
+                if constexpr (P::expiration)
+                    live = live && (s.is_null(3) || s.real(3) > now);
+                if (live)
+                {
+                    const auto blob = s.blob(0);
+                    if (!s.is_null(1) || blob.size() != 8)
+                        throw error("NOT_A_NUMBER", "the value stored under this key is not an 8-byte integer");
+                    std::uint64_t raw = 0;
+                    for (int i = 7; i >= 0; --i)
+                        raw = (raw << 8) | static_cast<std::uint8_t>(blob[static_cast<std::size_t>(i)]);
+                    current = static_cast<std::int64_t>(raw);
+                }
+            }
+            std::int64_t result = 0;
+            if (__builtin_add_overflow(current.value_or(default_value), delta, &result))
+                throw error("NOT_A_NUMBER", "incr overflows a 64-bit integer");
+            std::byte bytes[8];
+            auto raw = static_cast<std::uint64_t>(result);
+            for (auto& b : bytes)
+            {
+                b = static_cast<std::byte>(raw & 0xff);
+                raw >>= 8;
+            }
+            if (current)
+            {
+                auto& u = impl_->db.cached("UPDATE cache SET value = ?2, size = 8 WHERE key = ?1");
+                ResetOnExit r { u };
+                u.bind(1, key);
+                u.bind_blob(2, bytes);
+                u.step();
+            }
+            else
+            {
+                auto& u = impl_->db.cached(Impl::schema::upsert);
+                ResetOnExit r { u };
+                impl_->bind_entry(u, key, bytes, {}, {}, now);
+                u.step();
+            }
+            return result;
+        });
+}
+
+template <class P>
+void Store<P>::clear()
+{
+    auto l = impl_->lock();
+    impl_->atomically(
+        [&]
+        {
+            impl_->db.exec("DELETE FROM cache");
+            return 0;
+        });
+    if constexpr (P::eviction)
+    {
+        std::lock_guard a(impl_->access_mutex);
+        impl_->accesses.clear();
+    }
+}
+
+template <class P>
+std::optional<Buffer> Store<P>::get(std::string_view key)
+{
+    Buffer out;
+    if (!get_into(key, [&](std::size_t n) { return (out = Buffer(n)).data(); }))
+        return std::nullopt;
+    return out;
+}
+
+template <class P>
+bool Store<P>::get_into(std::string_view key, const ByteSink& sink)
+{
+    return impl_->get_into(key, sink, true);
+}
+
+template <class P>
+bool Store<P>::peek_into(std::string_view key, const ByteSink& sink)
+{
+    return impl_->get_into(key, sink, false);
+}
+
+template <class P>
+std::optional<Buffer> Store<P>::pop(std::string_view key)
+{
+    Buffer out;
+    if (!pop_into(key, [&](std::size_t n) { return (out = Buffer(n)).data(); }))
+        return std::nullopt;
+    return out;
+}
+
+template <class P>
+bool Store<P>::pop_into(std::string_view key, const ByteSink& sink)
+{
+    return impl_->pop_into(key, sink);
+}
+
+template <class P>
+bool Store<P>::exists(std::string_view key)
+{
+    auto l = impl_->lock();
+    if constexpr (P::expiration)
+    {
+        auto& s = impl_->db.cached("SELECT 1 FROM cache WHERE key = ?1 AND (expire IS NULL OR expire > ?2)");
+        ResetOnExit r { s };
+        s.bind(1, key);
+        s.bind(2, unix_now());
+        return s.step();
+    }
+    else
+    {
+        auto& s = impl_->db.cached("SELECT 1 FROM cache WHERE key = ?1");
+        ResetOnExit r { s };
+        s.bind(1, key);
+        return s.step();
+    }
+}
+
+template <class P>
+std::vector<std::string> Store<P>::keys()
+{
+    auto l = impl_->lock();
+    auto& s = impl_->db.cached(Impl::schema::keys);
+    ResetOnExit r { s };
+    if constexpr (P::expiration)
+        s.bind(1, unix_now());
+    std::vector<std::string> out;
+    while (s.step())
+        out.emplace_back(s.text(0));
+    return out;
+}
+
+template <class P>
+std::vector<std::string> Store<P>::keys_with_tag(std::string_view tag)
+    requires P::tags
+{
+    auto l = impl_->lock();
+    auto& s = impl_->db.cached(
+        "SELECT key FROM cache WHERE tag = ?1 AND (expire IS NULL OR expire > ?2) ORDER BY key");
+    ResetOnExit r { s };
+    s.bind(1, tag);
+    s.bind(2, unix_now());
+    std::vector<std::string> out;
+    while (s.step())
+        out.emplace_back(s.text(0));
+    return out;
+}
+
+template <class P>
+std::uint64_t Store<P>::count()
+{
+    auto l = impl_->lock();
+    auto total = impl_->db.scalar_int("SELECT count FROM counters WHERE id = 0");
+    if constexpr (P::expiration)
+    {
+        // Expired rows not yet swept are not live; the partial index on expire finds them.
+        auto& s = impl_->db.cached("SELECT count(*) FROM cache WHERE expire <= ?1");
+        ResetOnExit r { s };
+        s.bind(1, unix_now());
+        if (s.step())
+            total -= s.int64(0);
+    }
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, total));
+}
+
+template <class P>
+std::uint64_t Store<P>::size()
+{
+    auto l = impl_->lock();
+    return static_cast<std::uint64_t>(impl_->db.scalar_int("SELECT bytes FROM counters WHERE id = 0"));
+}
+
+template <class P>
+std::uint64_t Store<P>::volume()
+{
+    auto l = impl_->lock();
+    const auto file_bytes = impl_->db.scalar_int("SELECT file_bytes FROM counters WHERE id = 0");
+    return static_cast<std::uint64_t>(file_bytes) + file_size_or_zero(impl_->directory / "sciqlop-cache.db")
+        + impl_->wal_size();
+}
+
+template <class P>
+std::uint64_t Store<P>::wal_size() const
+{
+    return impl_->wal_size();
+}
+
+template <class P>
+std::uint64_t Store<P>::expire()
+    requires P::expiration
+{
+    (void)impl_->lock(); // throws CLOSED; each batch takes the lock again
+    return impl_->expire_batches(impl_->db, true);
+}
+
+template <class P>
+std::uint64_t Store<P>::evict()
+    requires P::eviction
+{
+    {
+        auto l = impl_->lock();
+        impl_->flush_accesses(impl_->db);
+    }
+    return impl_->evict_batches(impl_->db, true);
+}
+
+template <class P>
+std::uint64_t Store<P>::evict_tag(std::string_view tag)
+    requires P::tags
+{
+    auto l = impl_->lock();
+    auto& s = impl_->db.cached("DELETE FROM cache WHERE tag = ?1");
+    ResetOnExit r { s };
+    s.bind(1, tag);
+    s.step();
+    return static_cast<std::uint64_t>(impl_->db.changes());
+}
+
+template <class P>
+std::uint64_t Store<P>::max_size() const
+    requires P::eviction
+{
+    return impl_->max_size.load();
+}
+
+template <class P>
+void Store<P>::set_max_size(std::uint64_t max_size)
+    requires P::eviction
+{
+    auto l = impl_->lock();
+    impl_->apply_max_size(max_size);
+}
+
+template <class P>
+Stats Store<P>::stats() const
+    requires P::stats
+{
+    return { impl_->hits.load(), impl_->misses.load() };
+}
+
+template <class P>
+void Store<P>::reset_stats()
+    requires P::stats
+{
+    impl_->hits.store(0);
+    impl_->misses.store(0);
+}
+
+template <class P>
+CheckResult Store<P>::check(bool fix)
+{
+    return impl_->check(fix);
+}
+
+template <class P>
+void Store<P>::begin()
+{
+    impl_->begin();
+}
+
+template <class P>
+void Store<P>::commit()
+{
+    impl_->commit();
+}
+
+template <class P>
+void Store<P>::rollback()
+{
+    impl_->rollback();
+}
+
+template <class P>
+bool Store<P>::in_transaction() const
+{
+    return transaction_depth() > 0;
+}
+
+template <class P>
+int Store<P>::transaction_depth() const
+{
+    std::lock_guard l(impl_->mutex);
+    return impl_->owner == std::this_thread::get_id() ? impl_->depth : 0;
+}
+
+template <class P>
+std::optional<std::string> Store<P>::meta_get(std::string_view key)
+{
+    auto l = impl_->lock();
+    return impl_->meta_get_locked(key);
+}
+
+template <class P>
+void Store<P>::meta_set(std::string_view key, std::string_view value)
+{
+    auto l = impl_->lock();
+    impl_->meta_set_locked(key, value);
+}
+
+template <class P>
+void Store<P>::close()
+{
+    impl_->shutdown();
+}
+
+template <class P>
+bool Store<P>::closed() const noexcept
+{
+    std::lock_guard l(impl_->mutex);
+    return impl_->is_closed;
+}
+
+template <class P>
+const fs::path& Store<P>::directory() const noexcept
+{
+    return impl_->directory;
+}
+
+template <class P>
+void Store<P>::run_maintenance()
+{
+    auto l = impl_->lock();
+    if constexpr (P::eviction)
+        impl_->flush_accesses(impl_->db);
+    if constexpr (P::expiration)
+        impl_->expire_batches(impl_->db, true);
+    if constexpr (P::eviction)
+        impl_->evict_batches(impl_->db, true);
+    impl_->drain_trash(impl_->db);
+    impl_->checkpoint(impl_->db);
+}
+
+template class Store<CachePolicy>;
+template class Store<IndexPolicy>;
+
+} // namespace sciqlop_cache
