@@ -47,6 +47,9 @@ ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, siz
     access_count_since_last_update = 0, tag = excluded.tag
 WHERE cache.expire IS NOT NULL AND cache.expire <= excluded.last_update)sql";
 
+    // Replaces the value of a live entry, keeping its expiry and tag (?5 is the current time).
+    static constexpr const char* update = "UPDATE cache SET path = ?2, value = ?3, size = ?4, last_update = ?5 "
+                                          "WHERE key = ?1 AND (expire IS NULL OR expire > ?5)";
     static constexpr const char* get = "SELECT value, path, size, expire FROM cache WHERE key = ?1";
     static constexpr const char* del = "DELETE FROM cache WHERE key = ?1 RETURNING expire";
     static constexpr const char* keys
@@ -72,6 +75,7 @@ ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, siz
     static constexpr const char* add
         = "INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key) DO NOTHING";
 
+    static constexpr const char* update = "UPDATE cache SET path = ?2, value = ?3, size = ?4 WHERE key = ?1";
     static constexpr const char* get = "SELECT value, path, size FROM cache WHERE key = ?1";
     static constexpr const char* del = "DELETE FROM cache WHERE key = ?1";
     static constexpr const char* keys = "SELECT key FROM cache ORDER BY key";

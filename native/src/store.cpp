@@ -51,6 +51,7 @@ template <class Policy>
 struct Store<Policy>::Impl
 {
     using schema = Schema<Policy::expiration>;
+    static constexpr const char* store_type = Policy::expiration ? "cache" : "index";
 
     fs::path directory;
     Options options;
@@ -147,7 +148,7 @@ struct Store<Policy>::Impl
             }
         }
         c.exec(options.durability == Durability::power ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-        c.exec("PRAGMA journal_size_limit=16777216; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;"
+        c.exec("PRAGMA journal_size_limit=8388608; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;"
                "PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456");
     }
 
@@ -163,10 +164,15 @@ struct Store<Policy>::Impl
             {
                 db.exec(schema::create);
                 db.exec(common_schema);
-                auto& s = db.cached("INSERT OR IGNORE INTO meta(key, value) VALUES ('format_version', ?1)");
-                ResetOnExit r { s };
-                s.bind(1, std::string_view(format_version));
-                s.step();
+                auto& s = db.cached("INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)");
+                for (const auto& [k, v] : { std::pair { "format_version", format_version },
+                                            std::pair { "store_type", store_type } })
+                {
+                    ResetOnExit r { s };
+                    s.bind(1, std::string_view(k));
+                    s.bind(2, std::string_view(v));
+                    s.step();
+                }
             }
             db.exec("COMMIT");
         }
@@ -187,8 +193,13 @@ struct Store<Policy>::Impl
         if (!v)
             return false;
         if (*v != format_version)
-            throw error("SQLITE_ERROR", directory.string() + " has format version " + *v + ", this build reads "
+            throw error("FORMAT_VERSION", directory.string() + " has format version " + *v + ", this build reads "
                             + format_version);
+        // Stores made by pysciqlop-cache have no store_type; ours record it at creation.
+        if (auto t = meta_get_locked("store_type"); t && *t != store_type)
+            throw error("STORE_TYPE_MISMATCH",
+                        directory.string() + " holds " + (*t == "cache" ? "a Cache" : "an Index") + ", not "
+                            + (Policy::expiration ? "a Cache" : "an Index"));
         return true;
     }
 
@@ -399,6 +410,44 @@ struct Store<Policy>::Impl
             auto& s = db.cached(statement);
             ResetOnExit r { s };
             bind_entry(s, key, value, path, o, unix_now());
+            s.step();
+            const bool changed = db.changes() > 0;
+            if (changed)
+                adopt_file(path);
+            else if (!path.empty())
+                files.remove(path);
+            return changed;
+        }
+        catch (...)
+        {
+            if (!path.empty())
+                files.remove(path);
+            throw;
+        }
+    }
+
+    bool update_entry(std::string_view key, std::span<const std::byte> value)
+    {
+        const auto path = prepare_value(value);
+        try
+        {
+            auto l = lock();
+            auto& s = db.cached(schema::update);
+            ResetOnExit r { s };
+            s.bind(1, key);
+            if (path.empty())
+            {
+                s.bind_null(2);
+                s.bind_blob(3, value);
+            }
+            else
+            {
+                s.bind(2, std::string_view(path));
+                s.bind_null(3);
+            }
+            s.bind(4, static_cast<std::int64_t>(value.size()));
+            if constexpr (Policy::expiration)
+                s.bind(5, unix_now());
             s.step();
             const bool changed = db.changes() > 0;
             if (changed)
@@ -893,6 +942,12 @@ template <class P>
 bool Store<P>::add_bytes(std::string_view key, std::span<const std::byte> value, const SetOptions& options)
 {
     return impl_->write_entry(Impl::schema::add, key, value, options);
+}
+
+template <class P>
+bool Store<P>::update_bytes(std::string_view key, std::span<const std::byte> value)
+{
+    return impl_->update_entry(key, value);
 }
 
 template <class P>

@@ -20,8 +20,9 @@ public:
 
     /// Stable string code: an SQLite primary result name (SQLITE_BUSY, SQLITE_CORRUPT,
     /// SQLITE_NOTADB, ...), an errno name (ENOENT, ENOSPC, EACCES, ...) or one of the
-    /// engine's own: CLOSED, NOT_A_DIRECTORY, SHARD_COUNT_MISMATCH, INVALID_ARGUMENT,
-    /// CORRUPT, NOT_A_NUMBER.
+    /// engine's own: CLOSED, NOT_A_DIRECTORY, SHARD_COUNT_MISMATCH, STORE_TYPE_MISMATCH
+    /// (a Cache opened as an Index or the reverse), FORMAT_VERSION (a newer on-disk format),
+    /// INVALID_ARGUMENT, CORRUPT, NOT_A_NUMBER.
     [[nodiscard]] const std::string& code() const noexcept { return code_; }
     /// The extended SQLite result code, or 0 when the error did not come from SQLite.
     [[nodiscard]] int sqlite_code() const noexcept { return sqlite_code_; }

@@ -69,6 +69,10 @@ public:
     {
         return shard_for(key).add_bytes(key, value, o);
     }
+    bool update_bytes(std::string_view key, std::span<const std::byte> value)
+    {
+        return shard_for(key).update_bytes(key, value);
+    }
     template <class... A>
     void set(std::string_view key, A&&... a)
     {

@@ -85,6 +85,9 @@ public:
     /// Stores only if the key is absent (or expired); atomic across threads and processes.
     bool add_bytes(std::string_view key, std::span<const std::byte> value, const SetOptions& options = {});
 
+    /// Replaces the value of a live entry, keeping its expiry and tag; false when absent.
+    bool update_bytes(std::string_view key, std::span<const std::byte> value);
+
     template <ByteRange V>
     void set(std::string_view key, const V& value)
     {

@@ -1,0 +1,581 @@
+#pragma once
+// StoreWrap<S>: the JavaScript class over one C++ store type (Cache, Index, FanoutCache,
+// FanoutIndex). Thin by design: it converts arguments, calls the engine and converts the
+// result. Serialization, option parsing and transact()/incr()/lock logic live in lib/.
+#include "addon_data.hpp"
+#include "arguments.hpp"
+#include "errors.hpp"
+
+#include <sciqlop_cache/sciqlop_cache.hpp>
+
+#include <napi.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace sciqlop_cache::binding
+{
+
+template <class S>
+struct is_fanout : std::false_type
+{
+};
+template <class S>
+struct is_fanout<Fanout<S>> : std::true_type
+{
+};
+
+/// The engine's ByteSink for reads: allocates an ordinary (non-external) Node Buffer of the
+/// value's size and lets the engine copy the value into it: one copy from SQLite's row or the
+/// value file into memory owned by V8, as Electron's memory cage requires.
+struct BufferSink
+{
+    napi_env env;
+    napi_value* out;
+
+    std::byte* operator()(std::size_t size) const
+    {
+        void* data = nullptr;
+        NAPI_THROW_IF_FAILED(env, napi_create_buffer(env, size, &data, out), nullptr);
+        static std::byte empty_value; // napi_create_buffer may give no memory for 0 bytes
+        return data ? static_cast<std::byte*>(data) : &empty_value;
+    }
+};
+
+/// Engines that can replace a live entry's value while keeping its expiry and tag (what
+/// incr/decr in lib/ need) get an `update(key, value) -> boolean` method.
+template <class S>
+concept can_update_in_place = requires(S& s, std::string_view key, std::span<const std::byte> value) {
+    { s.update_bytes(key, value) } -> std::convertible_to<bool>;
+};
+template <class S>
+struct updatable : std::bool_constant<can_update_in_place<S>>
+{
+};
+template <class S>
+struct updatable<Fanout<S>> : std::bool_constant<can_update_in_place<S>>
+{
+};
+
+inline std::filesystem::path path_from_utf8(std::string_view utf8)
+{
+    return std::filesystem::path(std::u8string(utf8.begin(), utf8.end()));
+}
+
+template <class S>
+class StoreWrap final : public Napi::ObjectWrap<StoreWrap<S>>, public Closable
+{
+    using Base = Napi::ObjectWrap<StoreWrap<S>>;
+    using policy = typename S::policy;
+    static constexpr bool fanout = is_fanout<S>::value;
+
+public:
+    static Napi::Function define(Napi::Env env, const char* name)
+    {
+        std::vector<typename Base::PropertyDescriptor> methods {
+            Base::InstanceMethod("get", &StoreWrap::get),
+            Base::InstanceMethod("peek", &StoreWrap::peek),
+            Base::InstanceMethod("pop", &StoreWrap::pop),
+            Base::InstanceMethod("has", &StoreWrap::has),
+            Base::InstanceMethod("set", &StoreWrap::set),
+            Base::InstanceMethod("add", &StoreWrap::add),
+            Base::InstanceMethod("delete", &StoreWrap::del),
+            Base::InstanceMethod("clear", &StoreWrap::clear),
+            Base::InstanceMethod("keys", &StoreWrap::keys),
+            Base::InstanceMethod("count", &StoreWrap::count),
+            Base::InstanceMethod("valueBytes", &StoreWrap::value_bytes),
+            Base::InstanceMethod("volume", &StoreWrap::volume),
+            Base::InstanceMethod("check", &StoreWrap::check),
+            Base::InstanceMethod("begin", &StoreWrap::begin),
+            Base::InstanceMethod("commit", &StoreWrap::commit),
+            Base::InstanceMethod("rollback", &StoreWrap::rollback),
+            Base::InstanceMethod("transactionDepth", &StoreWrap::transaction_depth),
+            Base::InstanceMethod("metaGet", &StoreWrap::meta_get),
+            Base::InstanceMethod("metaSet", &StoreWrap::meta_set),
+            Base::InstanceMethod("runMaintenance", &StoreWrap::run_maintenance),
+            Base::InstanceMethod("close", &StoreWrap::close),
+            Base::InstanceMethod("isClosed", &StoreWrap::is_closed),
+        };
+        if constexpr (updatable<S>::value)
+            methods.push_back(Base::InstanceMethod("update", &StoreWrap::update));
+        if constexpr (policy::expiration)
+        {
+            methods.push_back(Base::InstanceMethod("touch", &StoreWrap::touch));
+            methods.push_back(Base::InstanceMethod("expire", &StoreWrap::expire));
+        }
+        if constexpr (policy::eviction)
+        {
+            methods.push_back(Base::InstanceMethod("evict", &StoreWrap::evict));
+            methods.push_back(Base::InstanceMethod("maxSize", &StoreWrap::max_size));
+            methods.push_back(Base::InstanceMethod("setMaxSize", &StoreWrap::set_max_size));
+        }
+        if constexpr (policy::tags)
+        {
+            methods.push_back(Base::InstanceMethod("evictTag", &StoreWrap::evict_tag));
+            methods.push_back(Base::InstanceMethod("keysWithTag", &StoreWrap::keys_with_tag));
+        }
+        if constexpr (policy::stats)
+        {
+            methods.push_back(Base::InstanceMethod("stats", &StoreWrap::stats));
+            methods.push_back(Base::InstanceMethod("resetStats", &StoreWrap::reset_stats));
+        }
+        if constexpr (fanout)
+        {
+            methods.push_back(Base::InstanceMethod("shardCount", &StoreWrap::shard_count));
+            methods.push_back(Base::InstanceMethod("shardIndex", &StoreWrap::shard_index));
+        }
+        return Base::DefineClass(env, name, methods);
+    }
+
+    /// new (directory: string, maxSize?: number, durability?: 'process' | 'power', shardCount?: number)
+    explicit StoreWrap(const Napi::CallbackInfo& info) : Base(info)
+    {
+        const auto env = info.Env();
+        guarded(env,
+                [&]
+                {
+                    const Utf8Arg directory(env, info[0], "Expected a string for directory");
+                    Options options;
+                    if constexpr (policy::eviction)
+                        options.max_size = count_arg(env, info[1], "Expected an integer >= 0 for maxSize");
+                    const auto durability = info[2];
+                    if (!durability.IsUndefined() && !durability.IsNull())
+                    {
+                        if (!durability.IsString())
+                            throw_type_error(env, "Expected 'process' or 'power' for durability");
+                        const auto name = durability.As<Napi::String>().Utf8Value();
+                        if (name == "power")
+                            options.durability = Durability::power;
+                        else if (name != "process")
+                            throw Napi::RangeError::New(env, "Expected 'process' or 'power' for durability");
+                    }
+                    const auto path = path_from_utf8(directory.view());
+                    if constexpr (fanout)
+                    {
+                        const auto shards = count_arg(env, info[3], "Expected an integer >= 1 for shardCount");
+                        if (shards && *shards < 1)
+                            throw Napi::RangeError::New(env, "Expected an integer >= 1 for shardCount");
+                        std::optional<std::size_t> shard_count;
+                        if (shards)
+                            shard_count = static_cast<std::size_t>(*shards);
+                        store_ = std::make_unique<S>(path, shard_count, options);
+                    }
+                    else
+                        store_ = std::make_unique<S>(path, options);
+                });
+        open_stores_ = env.GetInstanceData<AddonData>()->open_stores();
+        open_stores_->add(this);
+    }
+
+    ~StoreWrap() override { close_native(); }
+
+    /// Closes the store without touching JavaScript: from the finalizer or the env cleanup hook.
+    void close_native() noexcept override
+    {
+        if (open_stores_)
+            open_stores_->remove(this);
+        if (auto store = std::move(store_))
+        {
+            try
+            {
+                store->close();
+            }
+            catch (...)
+            {
+            }
+        }
+    }
+
+private:
+    S& store(Napi::Env env)
+    {
+        if (!store_) [[unlikely]]
+            throw make_error(env, "CLOSED", "The store is closed");
+        return *store_;
+    }
+
+    /// The store a transaction applies to: the store itself, or for a fanout the shard of
+    /// the key given as first argument.
+    auto& transaction_target(const Napi::CallbackInfo& info)
+    {
+        if constexpr (fanout)
+        {
+            const KeyArg key(info.Env(), info[0]);
+            return store(info.Env()).shard_for(key.view());
+        }
+        else
+            return store(info.Env());
+    }
+
+    template <class F>
+    Napi::Value read(const Napi::CallbackInfo& info, F&& engine_read)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]() -> Napi::Value
+                       {
+                           const KeyArg key(env, info[0]);
+                           napi_value out = nullptr;
+                           const ByteSink sink = BufferSink { env, &out };
+                           if (engine_read(store(env), key.view(), sink))
+                               return Napi::Value(env, out);
+                           return env.Undefined();
+                       });
+    }
+
+    Napi::Value get(const Napi::CallbackInfo& info)
+    {
+        return read(info, [](S& s, std::string_view key, const ByteSink& sink) { return s.get_into(key, sink); });
+    }
+    Napi::Value peek(const Napi::CallbackInfo& info)
+    {
+        return read(info, [](S& s, std::string_view key, const ByteSink& sink) { return s.peek_into(key, sink); });
+    }
+    Napi::Value pop(const Napi::CallbackInfo& info)
+    {
+        return read(info, [](S& s, std::string_view key, const ByteSink& sink) { return s.pop_into(key, sink); });
+    }
+
+    Napi::Value has(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const KeyArg key(env, info[0]);
+                           return Napi::Boolean::New(env, store(env).exists(key.view()));
+                       });
+    }
+
+    template <class F>
+    Napi::Value write(const Napi::CallbackInfo& info, F&& engine_write)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]() -> Napi::Value
+                       {
+                           const KeyArg key(env, info[0]);
+                           const auto value = bytes_arg(env, info[1]);
+                           SetOptions options;
+                           std::optional<std::string> tag;
+                           if constexpr (policy::expiration)
+                               options.expire = expire_arg(env, info[2]);
+                           if constexpr (policy::tags)
+                           {
+                               tag = tag_arg(env, info[3]);
+                               if (tag)
+                                   options.tag = *tag;
+                           }
+                           return engine_write(env, store(env), key.view(), value, options);
+                       });
+    }
+
+    /// set(key, value, expire?, tag?) -> undefined
+    Napi::Value set(const Napi::CallbackInfo& info)
+    {
+        return write(info,
+                     [](Napi::Env env, S& s, std::string_view key, std::span<const std::byte> value,
+                        const SetOptions& options) -> Napi::Value
+                     {
+                         s.set_bytes(key, value, options);
+                         return env.Undefined();
+                     });
+    }
+    /// add(key, value, expire?, tag?) -> boolean
+    Napi::Value add(const Napi::CallbackInfo& info)
+    {
+        return write(info,
+                     [](Napi::Env env, S& s, std::string_view key, std::span<const std::byte> value,
+                        const SetOptions& options) -> Napi::Value
+                     { return Napi::Boolean::New(env, s.add_bytes(key, value, options)); });
+    }
+
+    /// update(key, value) -> boolean: replaces the value of a live entry, keeping its expiry and tag.
+    Napi::Value update(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const KeyArg key(env, info[0]);
+                           const auto value = bytes_arg(env, info[1]);
+                           if constexpr (fanout)
+                               return Napi::Boolean::New(env, store(env).shard_for(key.view()).update_bytes(key.view(), value));
+                           else
+                               return Napi::Boolean::New(env, store(env).update_bytes(key.view(), value));
+                       });
+    }
+
+    Napi::Value del(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const KeyArg key(env, info[0]);
+                           return Napi::Boolean::New(env, store(env).del(key.view()));
+                       });
+    }
+
+    /// touch(key, expire | null) -> boolean
+    Napi::Value touch(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const KeyArg key(env, info[0]);
+                           const auto expire = expire_arg(env, info[1]);
+                           return Napi::Boolean::New(env, store(env).touch(key.view(), expire));
+                       });
+    }
+
+    Napi::Value clear(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           store(env).clear();
+                           return env.Undefined();
+                       });
+    }
+
+    static Napi::Array to_js(Napi::Env env, const std::vector<std::string>& strings)
+    {
+        auto array = Napi::Array::New(env, strings.size());
+        for (std::size_t i = 0; i < strings.size(); ++i)
+            array.Set(static_cast<uint32_t>(i), Napi::String::New(env, strings[i]));
+        return array;
+    }
+    static Napi::Number to_js(Napi::Env env, std::uint64_t n)
+    {
+        return Napi::Number::New(env, static_cast<double>(n));
+    }
+
+    Napi::Value keys(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).keys()); });
+    }
+    Napi::Value keys_with_tag(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const Utf8Arg tag(env, info[0], "Expected a string for tag");
+                           return to_js(env, store(env).keys_with_tag(tag.view()));
+                       });
+    }
+    Napi::Value count(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).count()); });
+    }
+    Napi::Value value_bytes(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).size()); });
+    }
+    Napi::Value volume(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).volume()); });
+    }
+    Napi::Value expire(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).expire()); });
+    }
+    Napi::Value evict(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).evict()); });
+    }
+    Napi::Value evict_tag(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const Utf8Arg tag(env, info[0], "Expected a string for tag");
+                           return to_js(env, store(env).evict_tag(tag.view()));
+                       });
+    }
+    Napi::Value max_size(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).max_size()); });
+    }
+    Napi::Value set_max_size(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const auto n = count_arg(env, info[0], "Expected an integer >= 0 for maxSize");
+                           store(env).set_max_size(n.value_or(0));
+                           return env.Undefined();
+                       });
+    }
+    Napi::Value stats(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const auto st = store(env).stats();
+                           auto result = Napi::Object::New(env);
+                           result.Set("hits", to_js(env, st.hits));
+                           result.Set("misses", to_js(env, st.misses));
+                           return result;
+                       });
+    }
+    Napi::Value reset_stats(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           store(env).reset_stats();
+                           return env.Undefined();
+                       });
+    }
+
+    /// check(fix: boolean) -> { ok, orphanedFiles, danglingRows, sizeMismatches, countersConsistent, sqliteIntegrityOk }
+    Napi::Value check(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const bool fix = info[0].ToBoolean().Value();
+                           const auto r = store(env).check(fix);
+                           auto result = Napi::Object::New(env);
+                           result.Set("ok", Napi::Boolean::New(env, r.ok));
+                           result.Set("orphanedFiles", to_js(env, r.orphaned_files));
+                           result.Set("danglingRows", to_js(env, r.dangling_rows));
+                           result.Set("sizeMismatches", to_js(env, r.size_mismatches));
+                           result.Set("countersConsistent", Napi::Boolean::New(env, r.counters_consistent));
+                           result.Set("sqliteIntegrityOk", Napi::Boolean::New(env, r.sqlite_integrity_ok));
+                           return result;
+                       });
+    }
+
+    // Transactions are driven from JavaScript (lib/store.ts transact()): begin() nests as a
+    // savepoint. A fanout takes the key whose shard the transaction is on as first argument.
+    Napi::Value begin(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           transaction_target(info).begin();
+                           return env.Undefined();
+                       });
+    }
+    Napi::Value commit(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           transaction_target(info).commit();
+                           return env.Undefined();
+                       });
+    }
+    Napi::Value rollback(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           transaction_target(info).rollback();
+                           return env.Undefined();
+                       });
+    }
+    Napi::Value transaction_depth(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return Napi::Number::New(env, transaction_target(info).transaction_depth()); });
+    }
+
+    /// metaGet(key) -> string | undefined
+    Napi::Value meta_get(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]() -> Napi::Value
+                       {
+                           const KeyArg key(env, info[0]);
+                           const auto value = store(env).meta_get(key.view());
+                           if (!value)
+                               return env.Undefined();
+                           return Napi::String::New(env, *value);
+                       });
+    }
+    Napi::Value meta_set(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const KeyArg key(env, info[0]);
+                           const Utf8Arg value(env, info[1], "Expected a string for value");
+                           store(env).meta_set(key.view(), value.view());
+                           return env.Undefined();
+                       });
+    }
+
+    Napi::Value run_maintenance(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           store(env).run_maintenance();
+                           return env.Undefined();
+                       });
+    }
+
+    Napi::Value shard_count(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).shard_count()); });
+    }
+    Napi::Value shard_index(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           const KeyArg key(env, info[0]);
+                           return to_js(env, store(env).shard_index(key.view()));
+                       });
+    }
+
+    /// Idempotent. The engine error of a failing close is thrown, but the store is closed anyway.
+    Napi::Value close(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           if (open_stores_)
+                               open_stores_->remove(this);
+                           if (auto store = std::move(store_))
+                               store->close();
+                           return env.Undefined();
+                       });
+    }
+    Napi::Value is_closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !store_); }
+
+    std::unique_ptr<S> store_;
+    std::shared_ptr<OpenStores> open_stores_;
+};
+
+} // namespace sciqlop_cache::binding

@@ -1,0 +1,132 @@
+/**
+ * Loads the N-API addon (binding/) with node-gyp-build: build/Release/sciqlop-cache.node
+ * from a local build first, then prebuilds/<platform>-<arch>/. The addon is context-aware,
+ * so every worker thread and every jest realm gets its own instance.
+ */
+import * as path from 'node:path';
+import { SciqlopCacheError } from './errors';
+
+export interface NativeCheckResult {
+  ok: boolean;
+  orphanedFiles: number;
+  danglingRows: number;
+  sizeMismatches: number;
+  countersConsistent: boolean;
+  sqliteIntegrityOk: boolean;
+}
+
+export interface NativeStats {
+  hits: number;
+  misses: number;
+}
+
+/**
+ * The methods every native store has. Values cross as bytes only; reads return an ordinary
+ * Buffer (filled by the engine with one copy) or undefined on a miss. `shardKey` selects the
+ * shard a fanout's transaction runs on and is ignored by single stores.
+ */
+export interface NativeStore {
+  get(key: string): Buffer | undefined;
+  /** Like get() but not counted in stats. */
+  peek(key: string): Buffer | undefined;
+  pop(key: string): Buffer | undefined;
+  has(key: string): boolean;
+  set(key: string, value: Uint8Array, expire?: number, tag?: string): void;
+  add(key: string, value: Uint8Array, expire?: number, tag?: string): boolean;
+  /**
+   * Replaces the value of a live entry keeping its expiry and tag; false if absent.
+   * Present when the engine has `update_bytes` (used by incr/decr).
+   */
+  update?(key: string, value: Uint8Array): boolean;
+  delete(key: string): boolean;
+  clear(): void;
+  keys(): string[];
+  count(): number;
+  valueBytes(): number;
+  volume(): number;
+  check(fix: boolean): NativeCheckResult;
+  begin(shardKey?: string): void;
+  commit(shardKey?: string): void;
+  rollback(shardKey?: string): void;
+  transactionDepth(shardKey?: string): number;
+  metaGet(key: string): string | undefined;
+  metaSet(key: string, value: string): void;
+  runMaintenance(): void;
+  close(): void;
+  isClosed(): boolean;
+}
+
+export interface NativeCacheStore extends NativeStore {
+  touch(key: string, expire: number | undefined): boolean;
+  expire(): number;
+  evict(): number;
+  evictTag(tag: string): number;
+  keysWithTag(tag: string): string[];
+  maxSize(): number;
+  setMaxSize(bytes: number): void;
+  stats(): NativeStats;
+  resetStats(): void;
+}
+
+export interface NativeFanout {
+  shardCount(): number;
+  shardIndex(key: string): number;
+}
+
+type Durability = 'process' | 'power';
+
+export interface NativeBinding {
+  Cache: new (directory: string, maxSize: number | undefined, durability: Durability | undefined) => NativeCacheStore;
+  Index: new (directory: string, maxSize: undefined, durability: Durability | undefined) => NativeStore;
+  FanoutCache: new (
+    directory: string,
+    maxSize: number | undefined,
+    durability: Durability | undefined,
+    shardCount: number | undefined,
+  ) => NativeCacheStore & NativeFanout;
+  FanoutIndex: new (
+    directory: string,
+    maxSize: undefined,
+    durability: Durability | undefined,
+    shardCount: number | undefined,
+  ) => NativeStore & NativeFanout;
+  setErrorConstructor(constructor: new (message: string, code: string) => Error): void;
+  version: string;
+  formatVersion: number;
+}
+
+export type NativeStoreKind = 'Cache' | 'Index' | 'FanoutCache' | 'FanoutIndex';
+
+const packageRoot = path.resolve(__dirname, '..');
+
+function libcDescription(): string {
+  if (process.platform !== 'linux') return '';
+  try {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    return header?.glibcVersionRuntime ? `, glibc ${header.glibcVersionRuntime}` : ', musl libc';
+  } catch {
+    return '';
+  }
+}
+
+function load(): NativeBinding {
+  const nodeGypBuild = require('node-gyp-build') as (directory: string) => unknown;
+  try {
+    return nodeGypBuild(packageRoot) as NativeBinding;
+  } catch (cause) {
+    const platform = `${process.platform}-${process.arch}`;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(
+      `sciqlop-cache could not load its native addon for ${platform} ` +
+        `(Node ${process.versions.node}, Node-API ${process.versions.napi ?? '?'}${libcDescription()}).\n` +
+        `It looked for build/Release/sciqlop-cache.node and prebuilds/${platform}/ in ${packageRoot}.\n` +
+        `Build it from source with \`npm rebuild sciqlop-cache\` (needs CMake >= 3.20 and a C++20 compiler), ` +
+        `or, in a clone of the repository, \`npx cmake-js compile\`.\n` +
+        `Cause: ${message}`,
+      { cause },
+    );
+  }
+}
+
+export const binding: NativeBinding = load();
+binding.setErrorConstructor(SciqlopCacheError);

@@ -1,0 +1,119 @@
+/**
+ * Serializers turn values into the bytes the native store keeps. The store records the
+ * serializer's `name` in its `meta` table on first open, so a directory is never read with
+ * the wrong one (see `resolveSerializer` in store.ts).
+ */
+import * as v8 from 'node:v8';
+import { Packr } from 'msgpackr';
+import { expected } from './validate';
+
+export interface Serializer<V = any> {
+  /** Recorded in the store; two serializers with the same name must read each other's bytes. */
+  readonly name: string;
+  serialize(value: V): Uint8Array;
+  deserialize(bytes: Uint8Array): V;
+}
+
+/**
+ * The default: Node's structured-clone wire format (`v8.serialize`). Round-trips objects,
+ * arrays, Map, Set, Date, RegExp, BigInt, typed arrays, Buffers, cycles, and `undefined`.
+ * The format belongs to V8 and is read by later Node versions, not by other languages.
+ */
+export class V8Serializer implements Serializer<any> {
+  readonly name = 'v8';
+  serialize(value: any): Uint8Array {
+    return v8.serialize(value);
+  }
+  deserialize(bytes: Uint8Array): any {
+    return v8.deserialize(bytes);
+  }
+}
+
+/**
+ * MessagePack through msgpackr, without msgpackr's record extension so that other
+ * MessagePack readers understand every byte. Recorded as `msgspec`, the name
+ * pysciqlop-cache gives its MessagePack serializer, so both libraries open each other's
+ * stores. Plain data only: a Map comes back as an object, a Set or Date is not preserved
+ * as such.
+ */
+export class MsgpackSerializer implements Serializer<any> {
+  readonly name = 'msgspec';
+  readonly #packr = new Packr({ useRecords: false });
+  serialize(value: any): Uint8Array {
+    return this.#packr.pack(value);
+  }
+  deserialize(bytes: Uint8Array): any {
+    return this.#packr.unpack(bytes);
+  }
+}
+
+/**
+ * JSON in UTF-8: plain data, human-readable in the database. `undefined` (which JSON
+ * cannot express) is stored as zero bytes so that it round-trips like with the other
+ * serializers.
+ */
+export class JsonSerializer implements Serializer<any> {
+  readonly name = 'json';
+  serialize(value: any): Uint8Array {
+    if (value === undefined) return new Uint8Array(0);
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(expected('a JSON-serializable value', 'value', value));
+    return Buffer.from(text, 'utf8');
+  }
+  deserialize(bytes: Uint8Array): any {
+    if (bytes.byteLength === 0) return undefined;
+    return JSON.parse(asBuffer(bytes).toString('utf8'));
+  }
+}
+
+/**
+ * Raw bytes, stored as they are: `serialize` returns a view of the value, never a copy,
+ * and `get` returns a `Buffer`. Anything that is not bytes is a TypeError.
+ */
+export class BytesSerializer implements Serializer<Uint8Array> {
+  readonly name = 'bytes';
+  serialize(value: Uint8Array | ArrayBufferView | ArrayBuffer): Uint8Array {
+    if (value instanceof Uint8Array) return value;
+    if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (value instanceof ArrayBuffer) return new Uint8Array(value);
+    throw new TypeError(expected('a Buffer, Uint8Array or ArrayBuffer', 'value', value));
+  }
+  deserialize(bytes: Uint8Array): Buffer {
+    return asBuffer(bytes);
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The built-in serializer recorded under `name`, or undefined for a name of another serializer. */
+export function builtinSerializer(name: string): Serializer | undefined {
+  switch (name) {
+    case 'v8':
+      return new V8Serializer();
+    case 'msgspec':
+      return new MsgpackSerializer();
+    case 'json':
+      return new JsonSerializer();
+    case 'bytes':
+      return new BytesSerializer();
+    default:
+      return undefined;
+  }
+}
+
+export function checkSerializer(value: unknown): Serializer {
+  const s = value as Partial<Serializer> | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.name !== 'string' ||
+    s.name === '' ||
+    typeof s.serialize !== 'function' ||
+    typeof s.deserialize !== 'function'
+  ) {
+    throw new TypeError(expected('a serializer { name, serialize, deserialize }', 'serializer', value));
+  }
+  return s as Serializer;
+}

@@ -1,0 +1,491 @@
+/**
+ * BaseStore: everything Cache, Index, FanoutCache and FanoutIndex share. Values go through
+ * the serializer here, in the calling thread; the native store only sees bytes. The hot
+ * path of `get` is a typeof check, one native call that returns a Buffer (or undefined on
+ * a miss), and `deserialize`.
+ */
+import * as path from 'node:path';
+import { disposeSymbol } from './dispose';
+import { closedError, SciqlopCacheError } from './errors';
+import type { AcquireOptions, LockBackend } from './lock';
+import { Lock } from './lock';
+import { memoize, type Memoized, type MemoizeOptions } from './memoize';
+import { binding, type NativeCheckResult, type NativeStore, type NativeStoreKind } from './native';
+import { createObjectView } from './object-view';
+import { builtinSerializer, checkSerializer, type Serializer, V8Serializer } from './serializers';
+import {
+  checkExpire,
+  checkFunction,
+  checkInteger,
+  checkKey,
+  checkOptions,
+  checkSafeInteger,
+  checkTag,
+  describe,
+  expected,
+  invalidKey,
+  isWellFormed,
+} from './validate';
+
+export type Durability = 'process' | 'power';
+
+export interface StoreOptions<V = any> {
+  /** How values become bytes; default: the one recorded in the store, else V8Serializer. */
+  serializer?: Serializer<V> | undefined;
+  /** 'process' (default): committed entries survive a killed process; 'power': also power loss. */
+  durability?: Durability | undefined;
+}
+
+export interface CacheOptions<V = any> extends StoreOptions<V> {
+  /** Limit on the stored value bytes, 0 = unlimited; persisted in the store when given. */
+  maxSize?: number | undefined;
+}
+
+export interface FanoutOptions {
+  /** Number of shards of a new directory (default 8); must match the recorded one on reopen. */
+  shardCount?: number | undefined;
+}
+
+export interface SetOptions {
+  /** Seconds until the entry expires (fractions allowed); null or undefined: never. */
+  expire?: number | null | undefined;
+  /** Groups entries for `evictTag`. */
+  tag?: string | null | undefined;
+}
+
+export type CheckResult = NativeCheckResult;
+
+export interface Stats {
+  hits: number;
+  misses: number;
+}
+
+/** @internal What a concrete class tells the base class about itself. */
+export interface StoreKind {
+  readonly native: NativeStoreKind;
+  /** Class name, for messages and Symbol.toStringTag. */
+  readonly label: string;
+  /** Accepted constructor option names. */
+  readonly options: readonly string[];
+  /** Accepted set()/add()/lock() option names: expire and tag for caches, none for indexes. */
+  readonly setOptions: readonly string[];
+}
+
+type NativeConstructor = new (
+  directory: string,
+  maxSize: number | undefined,
+  durability: Durability | undefined,
+  shardCount: number | undefined,
+) => NativeStore;
+
+function checkDurability(value: unknown): Durability | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new TypeError(expected("'process' or 'power'", 'durability', value));
+  if (value !== 'process' && value !== 'power') throw new RangeError(expected("'process' or 'power'", 'durability', value));
+  return value;
+}
+
+/**
+ * The serializer of a store: the name is recorded on first open (the only write an open
+ * does besides a changed maxSize); later opens must pass one with the same name, or none to
+ * use the recorded one (known names map to the built-in classes).
+ */
+function resolveSerializer(native: NativeStore, given: Serializer | undefined): Serializer {
+  const recorded = native.metaGet('serializer');
+  if (recorded === undefined) {
+    const chosen = given ?? new V8Serializer();
+    native.metaSet('serializer', chosen.name);
+    return chosen;
+  }
+  if (given !== undefined) {
+    if (given.name !== recorded) {
+      throw new SciqlopCacheError(
+        `This store was written with the serializer ${JSON.stringify(recorded)} but is opened with ` +
+          `${JSON.stringify(given.name)}: pass a serializer named ${JSON.stringify(recorded)}, or none`,
+        'SERIALIZER_MISMATCH',
+      );
+    }
+    return given;
+  }
+  const builtin = builtinSerializer(recorded);
+  if (builtin === undefined) {
+    throw new SciqlopCacheError(
+      `This store was written with the serializer ${JSON.stringify(recorded)}, which is not built in: ` +
+        `pass a serializer named ${JSON.stringify(recorded)}`,
+      'UNKNOWN_SERIALIZER',
+    );
+  }
+  return builtin;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+export abstract class BaseStore<V = any, O extends object = SetOptions> implements Map<string, V> {
+  /** The store's directory, absolute. */
+  readonly directory: string;
+  readonly serializer: Serializer<V>;
+  /** @internal */
+  protected readonly native: NativeStore;
+  readonly #kind: StoreKind;
+
+  /** @internal */
+  protected constructor(kind: StoreKind, directory: string, options: unknown) {
+    if (typeof directory !== 'string' || directory === '' || !isWellFormed(directory)) {
+      throw new TypeError(expected('a non-empty string', 'directory', directory));
+    }
+    const o = checkOptions<CacheOptions & FanoutOptions>(options, kind.options, `${kind.label} options`);
+    const maxSize = o.maxSize === undefined ? undefined : checkInteger(o.maxSize, 'maxSize', 0);
+    const durability = checkDurability(o.durability);
+    const shardCount = o.shardCount === undefined ? undefined : checkInteger(o.shardCount, 'shardCount', 1);
+    const given = o.serializer === undefined ? undefined : checkSerializer(o.serializer);
+
+    this.#kind = kind;
+    this.directory = path.resolve(directory);
+    const NativeClass = binding[kind.native] as NativeConstructor;
+    this.native = new NativeClass(this.directory, maxSize, durability, shardCount);
+    try {
+      this.serializer = resolveSerializer(this.native, given) as Serializer<V>;
+    } catch (error) {
+      this.native.close();
+      throw error;
+    }
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  /** The value, or `defaultValue` (undefined) when the key is missing or expired. */
+  get(key: string): V | undefined;
+  get<D>(key: string, defaultValue: D): V | D;
+  get(key: string, defaultValue?: unknown): unknown {
+    if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
+    const bytes = this.native.get(key);
+    return bytes === undefined ? defaultValue : this.serializer.deserialize(bytes);
+  }
+
+  /** True if the key exists and has not expired. */
+  has(key: string): boolean {
+    if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
+    return this.native.has(key);
+  }
+
+  /** Gets and deletes atomically. */
+  pop(key: string): V | undefined;
+  pop<D>(key: string, defaultValue: D): V | D;
+  pop(key: string, defaultValue?: unknown): unknown {
+    if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
+    const bytes = this.native.pop(key);
+    return bytes === undefined ? defaultValue : this.serializer.deserialize(bytes);
+  }
+
+  // ---- writes ---------------------------------------------------------------------------
+
+  /** Stores `value` under `key`, replacing the whole entry (no tag given means no tag). */
+  set(key: string, value: V, options?: O): this {
+    if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
+    if (options === undefined) {
+      this.native.set(key, this.serializer.serialize(value));
+    } else {
+      const { expire, tag } = this.#setOptions(options, 'set options');
+      this.native.set(key, this.serializer.serialize(value), expire, tag);
+    }
+    return this;
+  }
+
+  /** Stores only if the key is absent (or expired), atomically across processes; true if stored. */
+  add(key: string, value: V, options?: O): boolean {
+    checkKey(key);
+    const { expire, tag } = this.#setOptions(options, 'add options');
+    return this.native.add(key, this.serializer.serialize(value), expire, tag);
+  }
+
+  /** True if a live entry was removed. */
+  delete(key: string): boolean {
+    if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
+    return this.native.delete(key);
+  }
+
+  /** Removes every entry, value files included. */
+  clear(): void {
+    this.native.clear();
+  }
+
+  /**
+   * Adds `delta` to the integer stored under `key` (`defaultValue` when absent) in one
+   * transaction, atomically across threads and processes, and returns the new value. The
+   * value goes through the serializer, so `get` reads a number back. A stored value that is
+   * not a safe integer is a NOT_A_NUMBER error; a result beyond Number.MAX_SAFE_INTEGER a
+   * RangeError.
+   */
+  incr(key: string, delta = 1, defaultValue = 0): number {
+    checkKey(key);
+    checkSafeInteger(delta, 'delta');
+    checkSafeInteger(defaultValue, 'default');
+    return this.#addToCounter(key, delta, defaultValue);
+  }
+
+  /** incr(key, -delta, defaultValue). */
+  decr(key: string, delta = 1, defaultValue = 0): number {
+    checkKey(key);
+    checkSafeInteger(delta, 'delta');
+    checkSafeInteger(defaultValue, 'default');
+    return this.#addToCounter(key, -delta, defaultValue);
+  }
+
+  #addToCounter(key: string, delta: number, defaultValue: number): number {
+    return this.transactOn(key, () => {
+      const bytes = this.native.peek(key); // not a look-up: not counted in stats
+      let current = defaultValue;
+      if (bytes !== undefined) {
+        const stored: unknown = this.serializer.deserialize(bytes);
+        if (typeof stored !== 'number' || !Number.isSafeInteger(stored)) {
+          throw new SciqlopCacheError(
+            `Expected an integer as the value of ${JSON.stringify(key)} for incr/decr but found ${describe(stored)}`,
+            'NOT_A_NUMBER',
+          );
+        }
+        current = stored;
+      }
+      const result = current + delta;
+      if (!Number.isSafeInteger(result)) {
+        throw new RangeError(
+          `Expected incr/decr of ${JSON.stringify(key)} to stay within Number.MAX_SAFE_INTEGER but ${current} + ${delta} = ${result}`,
+        );
+      }
+      this.writeCounter(key, this.serializer.serialize(result as V), bytes !== undefined);
+      return result;
+    });
+  }
+
+  /**
+   * @internal Writes a counter's new value; `existed` tells whether a live entry was there.
+   * Caches override it to keep the entry's tag and expiry.
+   */
+  protected writeCounter(key: string, bytes: Uint8Array, _existed: boolean): void {
+    this.native.set(key, bytes);
+  }
+
+  // ---- Map-compatible iteration ---------------------------------------------------------
+
+  /** Number of live entries. */
+  get size(): number {
+    return this.native.count();
+  }
+
+  /** Live keys in byte order, from a snapshot taken now. */
+  keys(): MapIterator<string> {
+    return this.native.keys()[Symbol.iterator]();
+  }
+
+  /** Values of the keys live now, read as the iteration reaches them (deleted ones skipped). */
+  values(): MapIterator<V> {
+    return this.#iterate(this.native.keys(), (_key, value) => value) as MapIterator<V>;
+  }
+
+  /** [key, value] pairs, like values(). */
+  entries(): MapIterator<[string, V]> {
+    return this.#iterate(this.native.keys(), (key, value): [string, V] => [key, value]) as MapIterator<[string, V]>;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: V, key: string, store: this) => void, thisArg?: unknown): void {
+    checkFunction(callback, 'callback');
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
+  }
+
+  *#iterate<T>(keys: string[], project: (key: string, value: V) => T): Generator<T, undefined, undefined> {
+    for (const key of keys) {
+      const bytes = this.native.peek(key); // iteration is not counted in stats
+      if (bytes !== undefined) yield project(key, this.serializer.deserialize(bytes));
+    }
+    return undefined;
+  }
+
+  abstract get [Symbol.toStringTag](): string;
+
+  // ---- transactions ---------------------------------------------------------------------
+
+  /**
+   * @internal Runs `fn` in a transaction on the store, or for a fanout on the shard of
+   * `shardKey`. Reentrant: a nested call is a savepoint, committed with the outer
+   * transaction; a throw rolls back to where this call started. A `fn` returning a promise
+   * is rolled back and rejected with a TypeError, since the transaction cannot span an await.
+   */
+  protected transactOn<R>(shardKey: string | undefined, fn: () => R): R {
+    checkFunction(fn, 'fn');
+    const native = this.native;
+    native.begin(shardKey);
+    let result: R;
+    try {
+      result = fn();
+    } catch (error) {
+      rollbackQuietly(native, shardKey);
+      throw error;
+    }
+    if (isThenable(result)) {
+      rollbackQuietly(native, shardKey);
+      throw new TypeError(
+        expected('a synchronous function', 'transact', result) +
+          ' (a function returning a promise cannot run inside a transaction; it was rolled back)',
+      );
+    }
+    try {
+      native.commit(shardKey);
+    } catch (error) {
+      rollbackQuietly(native, shardKey);
+      throw error;
+    }
+    return result;
+  }
+
+  // ---- locks, memoize, object view ------------------------------------------------------
+
+  /** A cross-process lock stored under `key` (so `has(key)` sees it); see Lock. */
+  lock(key: string, options?: O): Lock {
+    checkKey(key);
+    const { expire, tag } = this.#setOptions(options, 'lock options');
+    this.#assertOpen();
+    return new Lock(this.#lockBackend(), key, expire, tag);
+  }
+
+  /** Acquires the lock on `key`, runs `fn`, and releases the lock however `fn` ends. */
+  async withLock<R>(key: string, fn: () => R | PromiseLike<R>, options?: O & AcquireOptions): Promise<Awaited<R>> {
+    checkKey(key);
+    checkFunction(fn, 'fn');
+    const o = checkOptions<SetOptions & AcquireOptions>(options, [...this.#kind.setOptions, 'timeout'], 'withLock options');
+    const { timeout, ...lockOptions } = o;
+    const lock = this.lock(key, lockOptions as O);
+    await lock.acquire({ timeout });
+    try {
+      return await fn();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Wraps `fn` so that its results are cached in this store; see memoize.ts. */
+  memoize<F extends (...args: any[]) => any>(fn: F, options?: MemoizeOptions): Memoized<F> {
+    const o = checkOptions<MemoizeOptions>(
+      options,
+      ['name', 'typed', 'version', ...this.#kind.setOptions],
+      'memoize options',
+    );
+    this.#assertOpen();
+    const native = this.native;
+    const serializer = this.serializer;
+    return memoize(
+      {
+        get: (key, missing) => {
+          const bytes = native.get(key);
+          return bytes === undefined ? missing : serializer.deserialize(bytes);
+        },
+        set: (key, value, expire, tag) => native.set(key, serializer.serialize(value as V), expire, tag),
+      },
+      fn,
+      o,
+    );
+  }
+
+  /** A Proxy over the store: `o.k`, `o['k'] = v`, `delete o.k`, `'k' in o`, `Object.keys(o)`. */
+  asObject(): Record<string, V> {
+    this.#assertOpen();
+    return createObjectView<V>({
+      get: (key) => this.get(key),
+      peek: (key) => {
+        const bytes = this.native.peek(key);
+        return bytes === undefined
+          ? { found: false, value: undefined }
+          : { found: true, value: this.serializer.deserialize(bytes) };
+      },
+      set: (key, value) => void this.set(key, value),
+      delete: (key) => this.delete(key),
+      has: (key) => this.has(key),
+      keys: () => this.native.keys(),
+    });
+  }
+
+  // ---- integrity and disk usage ---------------------------------------------------------
+
+  /** Total bytes of the stored values (the Python `size()`). */
+  valueBytes(): number {
+    return this.native.valueBytes();
+  }
+
+  /** Total bytes on disk: database, WAL and value files. */
+  volume(): number {
+    return this.native.volume();
+  }
+
+  /** Reports orphaned files, dangling rows, size mismatches and counter drift; `fix` repairs them after reporting. */
+  check(fix = false): CheckResult {
+    if (typeof fix !== 'boolean') throw new TypeError(expected('a boolean', 'fix', fix));
+    return this.native.check(fix);
+  }
+
+  // ---- lifetime -------------------------------------------------------------------------
+
+  /** Releases the database and stops background work. Idempotent; any later call throws CLOSED. */
+  close(): void {
+    this.native.close();
+  }
+
+  get closed(): boolean {
+    return this.native.isClosed();
+  }
+
+  [disposeSymbol](): void {
+    this.close();
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  #setOptions(options: unknown, what: string): { expire: number | undefined; tag: string | undefined } {
+    if (options === undefined) return { expire: undefined, tag: undefined };
+    const o = checkOptions<SetOptions>(options, this.#kind.setOptions, `${this.#kind.label} ${what}`);
+    return { expire: checkExpire(o.expire), tag: checkTag(o.tag) };
+  }
+
+  #assertOpen(): void {
+    if (this.native.isClosed()) throw closedError();
+  }
+
+  #lockBackend(): LockBackend {
+    const native = this.native;
+    return {
+      addRaw: (key, bytes, expire, tag) => native.add(key, bytes, expire, tag),
+      peekRaw: (key) => native.peek(key),
+      deleteRaw: (key) => native.delete(key),
+      hasRaw: (key) => native.has(key),
+      transactOn: (key, fn) => this.transactOn(key, fn),
+      encodeToken: (token) => encodeLockToken(this.serializer, token),
+    };
+  }
+}
+
+function rollbackQuietly(native: NativeStore, shardKey: string | undefined): void {
+  try {
+    native.rollback(shardKey);
+  } catch {
+    // The error that made us roll back is the one to report (the store may be closed).
+  }
+}
+
+/**
+ * A lock's token in the store's format when the serializer takes strings, so `get(lockKey)`
+ * reads it back; raw UTF-8 otherwise (a BytesSerializer reads it as a Buffer).
+ */
+function encodeLockToken(serializer: Serializer, token: string): Uint8Array {
+  try {
+    return serializer.serialize(token);
+  } catch {
+    return Buffer.from(token, 'utf8');
+  }
+}
