@@ -45,21 +45,6 @@ struct BufferSink
     }
 };
 
-/// Engines that can replace a live entry's value while keeping its expiry and tag (what
-/// incr/decr in lib/ need) get an `update(key, value) -> boolean` method.
-template <class S>
-concept can_update_in_place = requires(S& s, std::string_view key, std::span<const std::byte> value) {
-    { s.update_bytes(key, value) } -> std::convertible_to<bool>;
-};
-template <class S>
-struct updatable : std::bool_constant<can_update_in_place<S>>
-{
-};
-template <class S>
-struct updatable<Fanout<S>> : std::bool_constant<can_update_in_place<S>>
-{
-};
-
 inline std::filesystem::path path_from_utf8(std::string_view utf8)
 {
     return std::filesystem::path(std::u8string(utf8.begin(), utf8.end()));
@@ -82,6 +67,7 @@ public:
             Base::InstanceMethod("has", &StoreWrap::has),
             Base::InstanceMethod("set", &StoreWrap::set),
             Base::InstanceMethod("add", &StoreWrap::add),
+            Base::InstanceMethod("update", &StoreWrap::update),
             Base::InstanceMethod("delete", &StoreWrap::del),
             Base::InstanceMethod("clear", &StoreWrap::clear),
             Base::InstanceMethod("keys", &StoreWrap::keys),
@@ -99,8 +85,6 @@ public:
             Base::InstanceMethod("close", &StoreWrap::close),
             Base::InstanceMethod("isClosed", &StoreWrap::is_closed),
         };
-        if constexpr (updatable<S>::value)
-            methods.push_back(Base::InstanceMethod("update", &StoreWrap::update));
         if constexpr (policy::expiration)
         {
             methods.push_back(Base::InstanceMethod("touch", &StoreWrap::touch));
@@ -302,10 +286,7 @@ private:
                        {
                            const KeyArg key(env, info[0]);
                            const auto value = bytes_arg(env, info[1]);
-                           if constexpr (fanout)
-                               return Napi::Boolean::New(env, store(env).shard_for(key.view()).update_bytes(key.view(), value));
-                           else
-                               return Napi::Boolean::New(env, store(env).update_bytes(key.view(), value));
+                           return Napi::Boolean::New(env, store(env).update_bytes(key.view(), value));
                        });
     }
 

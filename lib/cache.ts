@@ -44,16 +44,6 @@ export abstract class CacheStore<V = any> extends BaseStore<V, SetOptions> {
     return this.#native.maxSize();
   }
 
-  /**
-   * @internal incr/decr on a live entry keep its tag and expiry (SPEC §6). This needs the
-   * engine's in-place update; without it the counter is rewritten as a plain entry.
-   */
-  protected override writeCounter(key: string, bytes: Uint8Array, existed: boolean): void {
-    const native = this.#native;
-    if (existed && native.update !== undefined && native.update(key, bytes)) return;
-    native.set(key, bytes);
-  }
-
   get #native(): NativeCacheStore {
     return this.native as NativeCacheStore;
   }

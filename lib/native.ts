@@ -33,11 +33,8 @@ export interface NativeStore {
   has(key: string): boolean;
   set(key: string, value: Uint8Array, expire?: number, tag?: string): void;
   add(key: string, value: Uint8Array, expire?: number, tag?: string): boolean;
-  /**
-   * Replaces the value of a live entry keeping its expiry and tag; false if absent.
-   * Present when the engine has `update_bytes` (used by incr/decr).
-   */
-  update?(key: string, value: Uint8Array): boolean;
+  /** Replaces the value of a live entry, keeping its expiry and tag; false (nothing written) if absent. */
+  update(key: string, value: Uint8Array): boolean;
   delete(key: string): boolean;
   clear(): void;
   keys(): string[];

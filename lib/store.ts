@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { disposeSymbol } from './dispose';
 import { closedError, SciqlopCacheError } from './errors';
+import { closeOnExit } from './exit-hook';
 import type { AcquireOptions, LockBackend } from './lock';
 import { Lock } from './lock';
 import { memoize, type Memoized, type MemoizeOptions } from './memoize';
@@ -133,6 +134,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   /** @internal */
   protected readonly native: NativeStore;
   readonly #kind: StoreKind;
+  readonly #forgetOnExit: () => void;
 
   /** @internal */
   protected constructor(kind: StoreKind, directory: string, options: unknown) {
@@ -155,6 +157,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
       this.native.close();
       throw error;
     }
+    this.#forgetOnExit = closeOnExit(this.native);
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -257,17 +260,11 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
           `Expected incr/decr of ${JSON.stringify(key)} to stay within Number.MAX_SAFE_INTEGER but ${current} + ${delta} = ${result}`,
         );
       }
-      this.writeCounter(key, this.serializer.serialize(result as V), bytes !== undefined);
+      // A live entry keeps its tag and expiry (SPEC §6); an absent one becomes a plain entry.
+      const encoded = this.serializer.serialize(result as V);
+      if (bytes === undefined || !this.native.update(key, encoded)) this.native.set(key, encoded);
       return result;
     });
-  }
-
-  /**
-   * @internal Writes a counter's new value; `existed` tells whether a live entry was there.
-   * Caches override it to keep the entry's tag and expiry.
-   */
-  protected writeCounter(key: string, bytes: Uint8Array, _existed: boolean): void {
-    this.native.set(key, bytes);
   }
 
   // ---- Map-compatible iteration ---------------------------------------------------------
@@ -434,6 +431,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   /** Releases the database and stops background work. Idempotent; any later call throws CLOSED. */
   close(): void {
+    this.#forgetOnExit();
     this.native.close();
   }
 

@@ -130,9 +130,17 @@ struct ScaleResult
     std::map<std::string, Pair> ops; // "set", "get (hit)", "get (miss)", "delete"
 };
 
+enum class EvictionMode
+{
+    same_instance,   // evict() on another thread of the instance that serves the gets
+    second_instance, // evict() on a second instance of the same directory (as another process would)
+    background,      // only the store's own background thread
+};
+
 struct EvictionResult
 {
     bool ran = false;
+    EvictionMode mode {};
     std::uint64_t n = 0;
     std::uint64_t count_before = 0, count_after = 0, size_before = 0, size_after = 0, limit = 0;
     std::uint64_t evicted_reported = 0;
@@ -140,6 +148,8 @@ struct EvictionResult
     bool finished = false;
     Summary gets;
     std::size_t gets_over_target = 0;
+    std::size_t gets_over_10ms = 0;
+    std::vector<double> longest; // the three longest gets, ns
 };
 
 struct WalResult
@@ -161,15 +171,31 @@ struct Results
     std::vector<std::pair<std::size_t, std::map<std::string, Pair>>> sizes;
     std::vector<BatchResult> batches;
     std::optional<Pair> size_limit; // engine = with limit, raw slot = without limit
-    EvictionResult eviction;
+    std::vector<EvictionResult> evictions;
     WalResult wal;
 };
 
 // ---- eviction: the longest get() while an LRU pass removes ~28 % of the entries --------
-EvictionResult measure_eviction(EnginePeer& engine, std::uint64_t n, const Config& cfg)
+
+const char* mode_name(EvictionMode m)
+{
+    switch (m)
+    {
+    case EvictionMode::same_instance: return "evict() on a 2nd thread, same instance";
+    case EvictionMode::second_instance: return "evict() on a 2nd instance";
+    case EvictionMode::background: return "background thread only";
+    }
+    return "";
+}
+
+/// Fills the store to n entries with max_size unset, then sets the limit to 80 % of size()
+/// (so the pass removes down to 90 % of that: ~28 % of the entries) and times random gets
+/// on `engine` until the store is under its limit.
+EvictionResult measure_eviction(EnginePeer& engine, std::uint64_t n, EvictionMode mode)
 {
     EvictionResult r;
     r.ran = true;
+    r.mode = mode;
     r.n = n;
     auto& cache = engine.cache();
     r.count_before = cache.count();
@@ -180,55 +206,104 @@ EvictionResult measure_eviction(EnginePeer& engine, std::uint64_t n, const Confi
     for (std::size_t i = 0; i < 1000; ++i)
         (void)engine.get(keys[i]);
 
-    std::atomic<bool> evict_done { false };
+    std::atomic<bool> evict_done { mode == EvictionMode::background };
     std::exception_ptr evict_error;
     std::vector<double> lat;
     lat.reserve(keys.size());
     const auto t0 = clock_type::now();
-    cache.set_max_size(r.limit);
-    std::thread evictor(
-        [&]
-        {
-            try
+    if (mode != EvictionMode::second_instance)
+        cache.set_max_size(r.limit);
+    std::thread evictor;
+    if (mode != EvictionMode::background)
+        evictor = std::thread(
+            [&]
             {
-                const auto e0 = clock_type::now();
-                r.evicted_reported = cache.evict();
-                r.evict_call_s = std::chrono::duration<double>(clock_type::now() - e0).count();
-            }
-            catch (...)
-            {
-                evict_error = std::current_exception();
-            }
-            evict_done = true;
-        });
-    // Random gets until the evict() call has returned and the store is under its limit (the
-    // store's own background thread may be doing part of the pass), or 10 minutes.
+                try
+                {
+                    const auto e0 = clock_type::now();
+                    if (mode == EvictionMode::same_instance)
+                        r.evicted_reported = cache.evict();
+                    else
+                    {
+                        // Opening with max_size persists the limit; no background thread, so
+                        // the pass is this evict() call alone.
+                        sciqlop_cache::Cache other(engine.dir(),
+                                                   sciqlop_cache::Options { .max_size = r.limit, .background = false });
+                        r.evicted_reported = other.evict();
+                    }
+                    r.evict_call_s = std::chrono::duration<double>(clock_type::now() - e0).count();
+                }
+                catch (...)
+                {
+                    evict_error = std::current_exception();
+                }
+                evict_done = true;
+            });
+    // Random gets until the evict() call has returned and the pass is complete (down to 90 %
+    // of the limit; the store's own background thread may do part of it). Gives up when the
+    // size has been under the limit but still for 5 s, or after 10 minutes.
+    const auto target = r.limit - r.limit / 10;
     const auto deadline = t0 + std::chrono::minutes(10);
+    std::uint64_t last_size = 0;
+    auto last_change = clock_type::now();
     for (std::size_t i = 0;; ++i)
     {
         if (i % 256 == 0 && evict_done.load())
         {
-            if (cache.size() <= r.limit)
+            const auto size = cache.size();
+            const auto now = clock_type::now();
+            if (size != last_size)
+            {
+                last_size = size;
+                last_change = now;
+            }
+            if (size <= target || (size <= r.limit && now - last_change > std::chrono::seconds(5)))
             {
                 r.finished = true;
                 break;
             }
-            if (clock_type::now() > deadline)
+            if (now > deadline)
                 break;
         }
         const auto& k = keys[i % keys.size()];
         lat.push_back(time_ns([&] { (void)engine.get(k); }));
     }
     r.total_s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    evictor.join();
+    if (evictor.joinable())
+        evictor.join();
     if (evict_error)
         std::rethrow_exception(evict_error);
     r.count_after = cache.count();
     r.size_after = cache.size();
     for (double v : lat)
+    {
         r.gets_over_target += v > eviction_target_ms * 1e6;
+        r.gets_over_10ms += v > 10e6;
+    }
+    {
+        auto sorted = lat;
+        std::sort(sorted.rbegin(), sorted.rend());
+        sorted.resize(std::min<std::size_t>(3, sorted.size()));
+        r.longest = sorted;
+    }
     r.gets = summarize(std::move(lat));
-    (void)cfg;
+    return r;
+}
+
+/// The same measurement on a fresh store of n entries.
+EvictionResult measure_eviction_fresh(std::uint64_t n, EvictionMode mode, const Config& cfg)
+{
+    const auto dir = cfg.root / ("evict-" + std::to_string(static_cast<int>(mode)));
+    EvictionResult r;
+    {
+        EnginePeer engine(dir);
+        progress(std::string("eviction (") + mode_name(mode) + "): filling " + count_h(double(n)));
+        fill(engine, "k", n, make_value(small_value, n), 10'000);
+        progress(std::string("eviction (") + mode_name(mode) + ")");
+        r = measure_eviction(engine, n, mode);
+    }
+    if (!cfg.keep)
+        fs::remove_all(dir);
     return r;
 }
 
@@ -358,8 +433,8 @@ ScaleResult measure_scale(std::uint64_t n, const Config& cfg, Results& results, 
     raw.reset();
     if (largest)
     {
-        progress("eviction at " + count_h(n) + " entries");
-        results.eviction = measure_eviction(*engine, n, cfg);
+        progress(std::string("eviction (") + mode_name(EvictionMode::same_instance) + ")");
+        results.evictions.push_back(measure_eviction(*engine, n, EvictionMode::same_instance));
     }
     engine.reset();
     if (!cfg.keep)
@@ -718,29 +793,62 @@ std::vector<Table> build_tables(const Results& res, const Config& cfg, Table& ta
                       verdict(p.ratio() <= size_limit_target) });
     }
 
-    if (res.eviction.ran)
+    if (!res.evictions.empty())
     {
-        const auto& e = res.eviction;
+        const auto n = res.evictions.front().n;
         Table ev;
-        ev.title = "Engine get during an LRU eviction pass at " + count_h(double(e.n)) + " entries";
-        ev.header = { "measure", "value" };
-        ev.add({ "entries before / after", count_h(double(e.count_before)) + " / " + count_h(double(e.count_after)) });
-        ev.add({ "value bytes before / limit / after",
-                 bytes_h(double(e.size_before)) + " / " + bytes_h(double(e.limit)) + " / " + bytes_h(double(e.size_after)) });
-        ev.add({ "evict() returned (entries, seconds)",
-                 count_h(double(e.evicted_reported)) + ", " + fmt("%.2f s", e.evict_call_s) });
-        ev.add({ "until under the limit", e.finished ? fmt("%.2f s", e.total_s) : "not reached in 10 min" });
-        ev.add({ "gets during the pass", count_h(double(e.gets.n)) });
-        ev.add({ "get p50 / p99", us(e.gets.median_ns) + " / " + us(e.gets.p99_ns) + " us" });
-        ev.add({ "longest get", fmt("%.2f ms", e.gets.max_ns / 1e6) });
-        ev.add({ "gets over 50 ms", count_h(double(e.gets_over_target)) });
-        ev.note = "set_max_size(80 % of size()) then evict() on another thread of the same instance (its background "
-                  "thread may join in); the main thread does random gets until the store is under its limit.";
+        ev.title = "Engine get during an LRU eviction pass at " + count_h(double(n)) + " entries (256 B values)";
+        ev.header = { "measure" };
+        for (const auto& e : res.evictions)
+            ev.header.push_back(mode_name(e.mode));
+        auto row = [&](const std::string& what, auto&& cell)
+        {
+            std::vector<std::string> r { what };
+            for (const auto& e : res.evictions)
+                r.push_back(cell(e));
+            ev.add(r);
+        };
+        row("entries before / after",
+            [](const EvictionResult& e) { return count_h(double(e.count_before)) + " / " + count_h(double(e.count_after)); });
+        row("value bytes before / limit / after",
+            [](const EvictionResult& e)
+            {
+                return bytes_h(double(e.size_before)) + " / " + bytes_h(double(e.limit)) + " / "
+                    + bytes_h(double(e.size_after));
+            });
+        row("evict() removed, took",
+            [](const EvictionResult& e)
+            {
+                return e.mode == EvictionMode::background
+                    ? std::string("-")
+                    : count_h(double(e.evicted_reported)) + ", " + fmt("%.2f s", e.evict_call_s);
+            });
+        row("until the pass is done",
+            [](const EvictionResult& e) { return e.finished ? fmt("%.2f s", e.total_s) : "not in 10 min"; });
+        row("gets timed", [](const EvictionResult& e) { return count_h(double(e.gets.n)); });
+        row("get p50 / p99 (us)", [](const EvictionResult& e) { return us(e.gets.median_ns) + " / " + us(e.gets.p99_ns); });
+        row("three longest gets (ms)",
+            [](const EvictionResult& e)
+            {
+                std::string longest;
+                for (double v : e.longest)
+                    longest += (longest.empty() ? "" : ", ") + fmt("%.1f", v / 1e6);
+                return longest;
+            });
+        row("gets over 10 ms / over 50 ms", [](const EvictionResult& e)
+            { return count_h(double(e.gets_over_10ms)) + " / " + count_h(double(e.gets_over_target)); });
+        ev.note = "Filled with no size limit, then max_size = 80 % of size() (set_max_size on the serving instance, or "
+                  "opening the second instance with it), so the pass trims to 90 % of that. The main thread does "
+                  "random gets on the first instance until the store is down to 90 % of the limit.";
         tables.push_back(ev);
-        const bool official = e.n >= 1'000'000;
-        targets.add({ "longest get during eviction at " + count_h(double(e.n)) + " entries",
-                      fmt("%.2f ms", e.gets.max_ns / 1e6), "<= 50 ms",
-                      !e.finished ? "FAIL" : official ? verdict(e.gets.max_ns <= eviction_target_ms * 1e6) : (e.gets.max_ns <= eviction_target_ms * 1e6 ? "PASS (at 100,000)" : "FAIL (at 100,000)") });
+        for (const auto& e : res.evictions)
+        {
+            const bool ok = e.finished && e.gets.max_ns <= eviction_target_ms * 1e6;
+            targets.add({ std::string("longest get during eviction at ") + count_h(double(e.n)) + ", "
+                              + mode_name(e.mode),
+                          fmt("%.1f ms", e.gets.max_ns / 1e6), "<= 50 ms",
+                          e.n >= 1'000'000 ? verdict(ok) : std::string(verdict(ok)) + " (at " + count_h(double(e.n)) + ")" });
+        }
     }
 
     {
@@ -839,6 +947,8 @@ int main(int argc, char** argv)
         fs::create_directories(cfg.root);
         for (std::size_t i = 0; i < cfg.entry_counts.size(); ++i)
             res.scale.push_back(measure_scale(cfg.entry_counts[i], cfg, res, i + 1 == cfg.entry_counts.size()));
+        for (auto mode : { EvictionMode::second_instance, EvictionMode::background })
+            res.evictions.push_back(measure_eviction_fresh(cfg.entry_counts.back(), mode, cfg));
         for (std::size_t size : { std::size_t(64), std::size_t(8) << 10, std::size_t(64) << 10, std::size_t(1) << 20 })
             res.sizes.emplace_back(size, measure_value_size(size, cfg));
         res.batches = measure_batches(cfg);

@@ -7,9 +7,6 @@
 //    statement per operation, the value copied out into a std::vector on get.
 // Both use the very same SQLite build: the engine's static archive carries the vendored
 // amalgamation, and the baseline calls into it through sqlite3.h (see CMakeLists.txt).
-#include <algorithm>
-#include <utility>
-
 #include <sciqlop_cache/sciqlop_cache.hpp>
 #include <sqlite3.h>
 

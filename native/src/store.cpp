@@ -44,6 +44,16 @@ namespace
 
     constexpr std::size_t batch_rows = 500;
     constexpr std::uint64_t wal_truncate_threshold = 16ull << 20;
+    // Past this many WAL pages a commit asks the background thread for a checkpoint, so the
+    // copy and its fsyncs happen off the writer's path...
+    constexpr int checkpoint_pages = 1000;
+    // ...and past this many (about 16 MiB) the writer checkpoints itself: the WAL stays bounded
+    // even when writes outpace the background thread.
+#ifndef SCIQLOP_INLINE_CKPT
+    constexpr int inline_checkpoint_pages = 4000;
+#else
+    constexpr int inline_checkpoint_pages = SCIQLOP_INLINE_CKPT;
+#endif
     constexpr std::size_t max_pending_accesses = 1'000'000;
 }
 
@@ -80,6 +90,7 @@ struct Store<Policy>::Impl
     std::mutex bg_mutex;
     std::condition_variable bg_cv;
     std::atomic<bool> stopping { false };
+    std::atomic<bool> checkpoint_requested { false };
     std::chrono::steady_clock::time_point bg_busy_deadline {};
 
     Impl(const fs::path& dir, Options opts) : directory(dir), options(opts), files(dir)
@@ -104,6 +115,30 @@ struct Store<Policy>::Impl
             open_connection(bg_db, true);
             bg_thread = std::thread([this] { background_loop(); });
         }
+        sqlite3_wal_hook(db.handle(), &Impl::wal_hook, this);
+    }
+
+    /// Called after each commit of the main connection with the WAL's size in pages; replaces
+    /// SQLite's automatic checkpoint.
+    static int wal_hook(void* self, sqlite3* handle, const char*, int pages)
+    {
+        auto* impl = static_cast<Impl*>(self);
+        if (pages < checkpoint_pages)
+            return SQLITE_OK;
+        if (impl->options.background && !impl->stopping.load() && pages < inline_checkpoint_pages)
+        {
+            if (!impl->checkpoint_requested.load(std::memory_order_relaxed))
+            {
+                {
+                    std::lock_guard l(impl->bg_mutex);
+                    impl->checkpoint_requested.store(true);
+                }
+                impl->bg_cv.notify_one();
+            }
+            return SQLITE_OK;
+        }
+        sqlite3_wal_checkpoint_v2(handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        return SQLITE_OK;
     }
 
     ~Impl() { shutdown(); }
@@ -762,21 +797,29 @@ struct Store<Policy>::Impl
     void background_loop()
     {
         std::unique_lock l(bg_mutex);
+        auto next_round = std::chrono::steady_clock::now() + options.background_period;
         while (!stopping.load())
         {
-            bg_cv.wait_for(l, options.background_period, [this] { return stopping.load(); });
+            bg_cv.wait_until(l, next_round, [this] { return stopping.load() || checkpoint_requested.load(); });
             if (stopping.load())
                 break;
+            const bool wal_is_long = checkpoint_requested.exchange(false);
+            const bool round_due = std::chrono::steady_clock::now() >= next_round;
             l.unlock();
             try
             {
-                maintenance(bg_db);
+                if (wal_is_long)
+                    sqlite3_wal_checkpoint_v2(bg_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+                if (round_due)
+                    maintenance(bg_db);
             }
             catch (const std::exception&)
             {
                 // Background work is best effort (another process may hold the lock, the disk
                 // may be full); the next round retries. Foreground calls report errors.
             }
+            if (round_due)
+                next_round = std::chrono::steady_clock::now() + options.background_period;
             l.lock();
         }
     }

@@ -368,8 +368,14 @@ TEST_SUITE("basic")
         TempDir tmp("basic");
         SUBCASE("Cache")
         {
-            Cache cache(tmp.path());
-            check_close(cache);
+            {
+                Cache cache(tmp.path());
+                check_close(cache);
+            }
+            Cache reopened(tmp.path()); // the data written before close is still there
+            CHECK(to_string(reopened.get("k")) == "v");
+            reopened.close();
+            Cache& cache = reopened;
             CHECK_ERROR_CODE(cache.stats(), "CLOSED");
             CHECK_ERROR_CODE(cache.evict_tag("t"), "CLOSED");
             CHECK_ERROR_CODE(cache.expire(), "CLOSED");
@@ -379,12 +385,13 @@ TEST_SUITE("basic")
         }
         SUBCASE("Index")
         {
-            Index index(tmp.path());
-            check_close(index);
+            {
+                Index index(tmp.path());
+                check_close(index);
+            }
+            Index reopened(tmp.path());
+            CHECK(to_string(reopened.get("k")) == "v");
         }
-        // The data written before close is still there.
-        Index reopened(tmp.path());
-        CHECK(to_string(reopened.get("k")) == "v");
     }
 
     TEST_CASE("a moved-from store is replaced by the moved-to one")

@@ -15,7 +15,7 @@ TEST_SUITE("busy")
     TEST_CASE("writes fail with SQLITE_BUSY after the busy timeout and leave no trace")
     {
         TempDir tmp("busy");
-        Cache cache(tmp.path(), Options { .background = false, .busy_timeout = 200ms });
+        Cache cache(tmp.path(), Options { .busy_timeout = 200ms, .background = false });
         cache.set("existing", "old"s);
         cache.set("n", le64(5));
         cache.set("big-existing", make_value(20000, 1));

@@ -3,6 +3,8 @@
 #include "test_support.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <random>
 #include <set>
 
 using namespace test;
@@ -154,6 +156,70 @@ TEST_SUITE("lru")
         // Control: a write by the store is seen by this probe.
         cache.set(key(0), make_value(100, 0));
         CHECK(raw.integer("PRAGMA data_version") != before);
+    }
+
+    TEST_CASE("an eviction pass of 20 % of 100,000 entries never blocks a get for 50 ms")
+    {
+        TempDir tmp("lru");
+        constexpr int entries = 100'000;
+        constexpr std::size_t value_size = 100;
+        // The background thread is on, as in normal use (it takes the WAL checkpoints off the
+        // writers), but its period is too long for it to evict by itself during the test.
+        Cache cache(tmp.path(), Options { .max_size = entries * value_size * 88 / 100,
+                                          .background = true,
+                                          .background_period = std::chrono::hours(1) });
+        const std::string value = make_value(value_size, 1);
+        cache.transact(
+            [&]
+            {
+                for (int i = 0; i < entries; ++i)
+                    cache.set("e" + std::to_string(i), value);
+            });
+        // Worst get latency while `other` runs in a second thread.
+        std::mt19937 rng(7);
+        auto worst_get_while = [&](auto&& other, std::uint64_t& gets)
+        {
+            std::atomic<bool> done { false };
+            std::thread t(
+                [&]
+                {
+                    other();
+                    done = true;
+                });
+            std::chrono::steady_clock::duration worst {};
+            while (!done)
+            {
+                const auto t0 = std::chrono::steady_clock::now();
+                (void)cache.get("e" + std::to_string(rng() % entries));
+                worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+                ++gets;
+            }
+            t.join();
+            return worst;
+        };
+        // Calibration: the same reads next to a thread that keeps a core busy for a while
+        // without touching the store, so that scheduler noise on a loaded machine is not
+        // blamed on the engine.
+        std::uint64_t baseline_gets = 0, gets = 0, evicted = 0;
+        const auto evict_started = std::chrono::steady_clock::now();
+        const auto worst = worst_get_while([&] { evicted = cache.evict(); }, gets);
+        const auto evict_time = std::chrono::steady_clock::now() - evict_started;
+        const auto baseline = worst_get_while(
+            [&]
+            {
+                volatile std::uint64_t x = 0;
+                for (const auto end = std::chrono::steady_clock::now() + evict_time; std::chrono::steady_clock::now() < end;)
+                    x = x + 1;
+            },
+            baseline_gets);
+        auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+        MESSAGE("evicted " << evicted << " entries in " << ms(evict_time) << " ms; " << gets
+                           << " gets meanwhile, the slowest took " << ms(worst) << " ms (" << ms(baseline)
+                           << " ms without eviction)");
+        CHECK(evicted >= entries / 5);
+        CHECK(cache.size() <= entries * value_size * 88 / 100 * 9 / 10);
+        CHECK(gets > 1);
+        CHECK(worst < 50ms + baseline);
     }
 
     TEST_CASE("the background thread evicts down to 90 % of max_size")

@@ -113,6 +113,37 @@ int child_fanout(const std::vector<std::string>& args)
     FanoutCache fc(args.at(0), 4);
     return contend(fc, std::stoi(args.at(2)));
 }
+/// A value that carries its own version, so a reader can tell a whole value from anything else.
+std::string hot_value(std::uint64_t version, std::size_t size)
+{
+    return le64(static_cast<std::int64_t>(version)) + versioned_value(7, version, size);
+}
+bool is_whole_hot_value(const sciqlop_cache::Buffer& b)
+{
+    if (b.size() < 8)
+        return false;
+    const auto version = static_cast<std::uint64_t>(from_le64(b.view().substr(0, 8)));
+    return b.view().substr(8) == versioned_value(7, version, b.size() - 8);
+}
+
+/// Overwrites "hot" (file-backed and blob values in turn) for args[1] milliseconds, with a
+/// short trash grace so that displaced files really are unlinked while the parent reads.
+int child_overwriter(const std::vector<std::string>& args)
+{
+    Cache cache(args.at(0), sciqlop_cache::Options { .trash_grace = std::chrono::duration<double>(0.3),
+                                                     .background_period = std::chrono::milliseconds(50) });
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoi(args.at(1)));
+    std::uint64_t version = 1;
+    while (std::chrono::steady_clock::now() < end)
+    {
+        ++version;
+        const std::size_t size = version % 5 == 0 ? 100 + version % 5000 : 8193 + (version * 7919) % 150'000;
+        cache.set("hot", hot_value(version, size));
+    }
+    return 0;
+}
+
+const ChildRegistrar reg_overwriter("overwriter", child_overwriter);
 const ChildRegistrar reg_cache("contend-cache", child_cache);
 const ChildRegistrar reg_index("contend-index", child_index);
 const ChildRegistrar reg_fanout("contend-fanout", child_fanout);
@@ -167,6 +198,40 @@ void check_outcome(S& store, const std::vector<int>& codes)
 
 TEST_SUITE("processes")
 {
+    TEST_CASE("a reader in another process never gets a spurious miss or a partial value while a key is overwritten")
+    {
+        TempDir tmp("procs");
+        Cache reader(tmp.path(), sciqlop_cache::Options { .background = false });
+        reader.set("hot", hot_value(1, 20000));
+        const pid_t pid = spawn_child("overwriter", { tmp.path().string(), "1500" });
+        std::uint64_t reads = 0, misses = 0, broken = 0, versions_seen = 0, last_version = 0;
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(1400);
+        while (std::chrono::steady_clock::now() < end)
+        {
+            const auto v = reader.get("hot");
+            ++reads;
+            if (!v)
+                ++misses;
+            else if (!is_whole_hot_value(*v))
+                ++broken;
+            else
+            {
+                const auto version = static_cast<std::uint64_t>(from_le64(v->view().substr(0, 8)));
+                versions_seen += version != last_version;
+                last_version = version;
+            }
+        }
+        CHECK(wait_child(pid) == 0);
+        MESSAGE(reads << " reads, " << versions_seen << " distinct versions seen");
+        CHECK(misses == 0);
+        CHECK(broken == 0);
+        CHECK(versions_seen > 10); // the reads really raced with the writer
+        const auto final_value = reader.get("hot");
+        REQUIRE(final_value);
+        CHECK(is_whole_hot_value(*final_value));
+        CHECK(reader.check().ok);
+    }
+
     TEST_CASE("4 processes on one Cache directory: one add winner, exact incr totals")
     {
         TempDir tmp("procs");

@@ -1,0 +1,153 @@
+"""One trial of the Node benchmark for Python's diskcache, run by run.js in its own process.
+
+    /usr/bin/python3 bench/diskcache_trial.py '<json spec>'   # the same spec as trial.js
+    /usr/bin/python3 bench/diskcache_trial.py --version       # prints the versions, or fails
+
+The same operations on the same keys as trial.js (the xorshift32 sequences of common.js),
+timed one by one with time.perf_counter_ns; prints one JSON object (nanoseconds) on stdout.
+diskcache.Cache is used with its defaults (WAL, synchronous=NORMAL, no statistics).
+"""
+import json
+import math
+import os
+import sys
+from time import perf_counter_ns
+
+import diskcache
+
+VALUE_BYTES = 256
+FILL_BATCH = 1000
+
+
+def random_indices(count, size, seed):
+    x = (seed & 0xFFFFFFFF) or 0x9E3779B9
+    out = [0] * count
+    for i in range(count):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        out[i] = x % size
+    return out
+
+
+def key_of(i):
+    return f"key-{i}"
+
+
+def keys_for(indices):
+    return [key_of(i) for i in indices]
+
+
+def set_many(cache, keys, start, count, value):
+    with cache.transact():
+        for i in range(start, start + count):
+            cache.set(keys[i], value)
+
+
+def fill(cache, size, value):
+    t0 = perf_counter_ns()
+    for start in range(0, size, FILL_BATCH):
+        n = min(FILL_BATCH, size - start)
+        set_many(cache, [key_of(start + i) for i in range(n)], 0, n, value)
+    return (perf_counter_ns() - t0) / size
+
+
+def check(cache, key, value):
+    if cache.get(key) != value:
+        raise RuntimeError(f"diskcache: get({key}) did not return the value written")
+
+
+def time_sets(cache, keys, value):
+    out = [0] * len(keys)
+    cset = cache.set
+    for i, k in enumerate(keys):
+        t0 = perf_counter_ns()
+        cset(k, value)
+        out[i] = perf_counter_ns() - t0
+    return out
+
+
+def time_gets(cache, keys, value):
+    out = [0] * len(keys)
+    cget = cache.get
+    misses = 0
+    for i, k in enumerate(keys):
+        t0 = perf_counter_ns()
+        v = cget(k)
+        out[i] = perf_counter_ns() - t0
+        if v is None:
+            misses += 1
+    if misses:
+        raise RuntimeError(f"diskcache: {misses} misses in the get (hit) phase")
+    return out
+
+
+def time_deletes(cache, keys, value):
+    out = [0] * len(keys)
+    cdel = cache.delete
+    cset = cache.set
+    absent = 0
+    for i, k in enumerate(keys):
+        t0 = perf_counter_ns()
+        removed = cdel(k)
+        out[i] = perf_counter_ns() - t0
+        if not removed:
+            absent += 1
+        cset(k, value)
+    if absent:
+        raise RuntimeError(f"diskcache: {absent} deletes found no entry")
+    return out
+
+
+def scaling(cache, spec, value):
+    size, ops, warmup, seed = spec["size"], spec["ops"], spec["warmup"], spec["seed"]
+    result = {"fillNsPerOp": fill(cache, size, value), "series": []}
+    check(cache, key_of(size - 1), value)
+    warm = keys_for(random_indices(warmup, size, seed + 100))
+    time_sets(cache, warm, value)
+    time_gets(cache, warm, value)
+    time_deletes(cache, warm, value)
+    for op, fn, s in (("set", time_sets, 1), ("get", time_gets, 2), ("delete", time_deletes, 3)):
+        keys = keys_for(random_indices(ops, size, seed + s))
+        result["series"].append({"op": op, "batch": 1, "samples": fn(cache, keys, value)})
+    check(cache, key_of(0), value)
+    return result
+
+
+def batch(cache, spec, value):
+    size, ops, seed = spec["size"], spec["ops"], spec["seed"]
+    result = {"fillNsPerOp": fill(cache, size, value), "series": []}
+    for b in spec["batches"]:
+        count = max(spec["minBatches"], math.ceil(ops / b))
+        warm_count = max(2, math.ceil(count / 10))
+        warm = keys_for(random_indices(warm_count * b, size, seed + 200 + b))
+        for j in range(warm_count):
+            set_many(cache, warm, j * b, b, value)
+        keys = keys_for(random_indices(count * b, size, seed + 300 + b))
+        samples = [0] * count
+        for j in range(count):
+            t0 = perf_counter_ns()
+            set_many(cache, keys, j * b, b, value)
+            samples[j] = round((perf_counter_ns() - t0) / b)
+        result["series"].append({"op": "set", "batch": b, "samples": samples})
+    check(cache, key_of(0), value)
+    return result
+
+
+def main():
+    if sys.argv[1:] == ["--version"]:
+        import sqlite3
+        print(f"diskcache {diskcache.__version__} (Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version})")
+        return
+    spec = json.loads(sys.argv[1])
+    value = os.urandom(VALUE_BYTES)
+    cache = diskcache.Cache(spec["dir"])
+    try:
+        result = (batch if spec["workload"] == "batch" else scaling)(cache, spec, value)
+    finally:
+        cache.close()
+    json.dump({"peer": "diskcache", "workload": spec["workload"], "size": spec["size"], **result}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
