@@ -28,6 +28,26 @@ function randomIndices(count, size, seed) {
 
 const keyOf = (i) => `key-${i}`;
 
+const VALUE_BYTES = 256;
+
+/**
+ * Every write in a trial stores a value that differs from the one it replaces: SQLite skips
+ * rewriting a row whose new record is byte-identical to the old one (no page is dirtied,
+ * nothing reaches the WAL), which would flatter a peer whose rows hold nothing but the value.
+ * A value is `base` with `stamp` in its first 8 bytes (little-endian); stamps never repeat
+ * within a trial (diskcache_trial.py does the same).
+ */
+function stampedValues(base, firstStamp, count) {
+  const out = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = Buffer.from(base);
+    v.writeUInt32LE((firstStamp + i) >>> 0, 0);
+    v.writeUInt32LE(Math.floor((firstStamp + i) / 2 ** 32), 4);
+    out[i] = v;
+  }
+  return out;
+}
+
 /** Nearest-rank percentile of an ascending-sorted array. */
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -50,4 +70,4 @@ function summarize(samplesNs) {
   };
 }
 
-module.exports = { makeRng, randomIndices, keyOf, percentile, summarize };
+module.exports = { makeRng, randomIndices, keyOf, VALUE_BYTES, stampedValues, percentile, summarize };

@@ -4,7 +4,9 @@
     /usr/bin/python3 bench/diskcache_trial.py --version       # prints the versions, or fails
 
 The same operations on the same keys as trial.js (the xorshift32 sequences of common.js),
-timed one by one with time.perf_counter_ns; prints one JSON object (nanoseconds) on stdout.
+each write a distinct value (see stampedValues in common.js), keys and values prepared before
+the timed loops, each call timed alone with time.perf_counter_ns; prints one JSON object
+(nanoseconds) on stdout.
 diskcache.Cache is used with its defaults (WAL, synchronous=NORMAL, no statistics).
 """
 import json
@@ -17,6 +19,23 @@ import diskcache
 
 VALUE_BYTES = 256
 FILL_BATCH = 1000
+PHASE_STAMP = 10**8
+
+
+class Values:
+    """256-byte values, each with a stamp never used before in this trial in its first 8 bytes."""
+
+    def __init__(self):
+        self.base = os.urandom(VALUE_BYTES)
+        self.phase = 0
+
+    def stamped(self, first, count):
+        tail = self.base[8:]
+        return [(first + i).to_bytes(8, "little") + tail for i in range(count)]
+
+    def next(self, count):
+        self.phase += 1
+        return self.stamped(self.phase * PHASE_STAMP, count)
 
 
 def random_indices(count, size, seed):
@@ -38,36 +57,39 @@ def keys_for(indices):
     return [key_of(i) for i in indices]
 
 
-def set_many(cache, keys, start, count, value):
+def set_many(cache, keys, values, start, count):
     with cache.transact():
         for i in range(start, start + count):
-            cache.set(keys[i], value)
+            cache.set(keys[i], values[i])
 
 
-def fill(cache, size, value):
-    t0 = perf_counter_ns()
+def fill(cache, size, values):
+    ns = 0
     for start in range(0, size, FILL_BATCH):
         n = min(FILL_BATCH, size - start)
-        set_many(cache, [key_of(start + i) for i in range(n)], 0, n, value)
-    return (perf_counter_ns() - t0) / size
+        keys = [key_of(start + i) for i in range(n)]
+        vals = values.stamped(start, n)
+        t0 = perf_counter_ns()
+        set_many(cache, keys, vals, 0, n)
+        ns += perf_counter_ns() - t0
+    if cache.get(key_of(size - 1)) != values.stamped(size - 1, 1)[0]:
+        raise RuntimeError(f"diskcache: get({key_of(size - 1)}) did not return the value written")
+    return ns / size
 
 
-def check(cache, key, value):
-    if cache.get(key) != value:
-        raise RuntimeError(f"diskcache: get({key}) did not return the value written")
-
-
-def time_sets(cache, keys, value):
+def time_sets(cache, keys, values):
+    vals = values.next(len(keys))
     out = [0] * len(keys)
     cset = cache.set
     for i, k in enumerate(keys):
+        v = vals[i]
         t0 = perf_counter_ns()
-        cset(k, value)
+        cset(k, v)
         out[i] = perf_counter_ns() - t0
     return out
 
 
-def time_gets(cache, keys, value):
+def time_gets(cache, keys, values):
     out = [0] * len(keys)
     cget = cache.get
     misses = 0
@@ -75,14 +97,15 @@ def time_gets(cache, keys, value):
         t0 = perf_counter_ns()
         v = cget(k)
         out[i] = perf_counter_ns() - t0
-        if v is None:
+        if v is None or len(v) != VALUE_BYTES:
             misses += 1
     if misses:
         raise RuntimeError(f"diskcache: {misses} misses in the get (hit) phase")
     return out
 
 
-def time_deletes(cache, keys, value):
+def time_deletes(cache, keys, values):
+    vals = values.next(len(keys))
     out = [0] * len(keys)
     cdel = cache.delete
     cset = cache.set
@@ -93,44 +116,43 @@ def time_deletes(cache, keys, value):
         out[i] = perf_counter_ns() - t0
         if not removed:
             absent += 1
-        cset(k, value)
+        cset(k, vals[i])
     if absent:
         raise RuntimeError(f"diskcache: {absent} deletes found no entry")
     return out
 
 
-def scaling(cache, spec, value):
+def scaling(cache, spec, values):
     size, ops, warmup, seed = spec["size"], spec["ops"], spec["warmup"], spec["seed"]
-    result = {"fillNsPerOp": fill(cache, size, value), "series": []}
-    check(cache, key_of(size - 1), value)
+    result = {"fillNsPerOp": fill(cache, size, values), "series": []}
     warm = keys_for(random_indices(warmup, size, seed + 100))
-    time_sets(cache, warm, value)
-    time_gets(cache, warm, value)
-    time_deletes(cache, warm, value)
+    time_sets(cache, warm, values)
+    time_gets(cache, warm, values)
+    time_deletes(cache, warm, values)
     for op, fn, s in (("set", time_sets, 1), ("get", time_gets, 2), ("delete", time_deletes, 3)):
         keys = keys_for(random_indices(ops, size, seed + s))
-        result["series"].append({"op": op, "batch": 1, "samples": fn(cache, keys, value)})
-    check(cache, key_of(0), value)
+        result["series"].append({"op": op, "batch": 1, "samples": fn(cache, keys, values)})
     return result
 
 
-def batch(cache, spec, value):
+def batch(cache, spec, values):
     size, ops, seed = spec["size"], spec["ops"], spec["seed"]
-    result = {"fillNsPerOp": fill(cache, size, value), "series": []}
+    result = {"fillNsPerOp": fill(cache, size, values), "series": []}
     for b in spec["batches"]:
         count = max(spec["minBatches"], math.ceil(ops / b))
         warm_count = max(2, math.ceil(count / 10))
         warm = keys_for(random_indices(warm_count * b, size, seed + 200 + b))
+        warm_values = values.next(len(warm))
         for j in range(warm_count):
-            set_many(cache, warm, j * b, b, value)
+            set_many(cache, warm, warm_values, j * b, b)
         keys = keys_for(random_indices(count * b, size, seed + 300 + b))
+        vals = values.next(len(keys))
         samples = [0] * count
         for j in range(count):
             t0 = perf_counter_ns()
-            set_many(cache, keys, j * b, b, value)
+            set_many(cache, keys, vals, j * b, b)
             samples[j] = round((perf_counter_ns() - t0) / b)
         result["series"].append({"op": "set", "batch": b, "samples": samples})
-    check(cache, key_of(0), value)
     return result
 
 
@@ -140,10 +162,9 @@ def main():
         print(f"diskcache {diskcache.__version__} (Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version})")
         return
     spec = json.loads(sys.argv[1])
-    value = os.urandom(VALUE_BYTES)
     cache = diskcache.Cache(spec["dir"])
     try:
-        result = (batch if spec["workload"] == "batch" else scaling)(cache, spec, value)
+        result = (batch if spec["workload"] == "batch" else scaling)(cache, spec, Values())
     finally:
         cache.close()
     json.dump({"peer": "diskcache", "workload": spec["workload"], "size": spec["size"], **result}, sys.stdout)

@@ -7,7 +7,8 @@
  *
  *   api          cache.set / cache.get / cache.delete (TypeScript wrapper + addon + engine)
  *   addon        the same calls on the native object directly (addon + engine, no TypeScript)
- *   bsq-engine   better-sqlite3 running the engine's own SQL (its upsert / get / delete) on a
+ *   bsq-engine   better-sqlite3 running the engine's own SQL (its upsert / get / delete, numbered
+ *               parameters made positional) on a
  *                store of the engine's schema with its triggers: the engine's SQL cost, paid
  *                through the same JS→SQLite path as the peer
  *   bsq-minimal  better-sqlite3 with the minimal WITHOUT ROWID table of the benchmark's peer
@@ -23,7 +24,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const Database = require('better-sqlite3');
 const { Cache, BytesSerializer } = require(path.resolve(__dirname, '..'));
-const { randomIndices, keyOf, summarize } = require('./common');
+const { randomIndices, keyOf, stampedValues, summarize } = require('./common');
 
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 100_000);
@@ -31,7 +32,10 @@ const opsIdx = args.indexOf('--ops');
 const OPS = opsIdx >= 0 ? Number(args[opsIdx + 1]) : 20_000;
 const BLOCK = 500;
 const hr = process.hrtime.bigint;
-const value = crypto.randomBytes(256);
+const base = crypto.randomBytes(256);
+let stamp = 0;
+/** Distinct values, so that no write is a byte-identical no-op for SQLite (see common.js). */
+const values = (n) => stampedValues(base, (stamp += n) - n, n);
 const root = path.join(__dirname, 'tmp', `layers-${process.pid}`);
 fs.mkdirSync(root, { recursive: true });
 
@@ -50,12 +54,12 @@ engineDb.pragma('cache_size = -8192');
 engineDb.pragma('mmap_size = 268435456');
 const eng = {
   put: engineDb.prepare(`INSERT INTO cache(key, path, value, size, expire, last_update, last_use, access_count_since_last_update, tag)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)
+VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
 ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size,
     expire = excluded.expire, last_update = excluded.last_update, last_use = excluded.last_use,
     access_count_since_last_update = 0, tag = excluded.tag`),
-  get: engineDb.prepare('SELECT value, path, size, expire FROM cache WHERE key = ?1').raw(),
-  del: engineDb.prepare('DELETE FROM cache WHERE key = ?1 RETURNING expire').pluck(),
+  get: engineDb.prepare('SELECT value, path, size, expire FROM cache WHERE key = ?').raw(),
+  del: engineDb.prepare('DELETE FROM cache WHERE key = ? RETURNING expire').pluck(),
 };
 const minDb = new Database(path.join(root, 'minimal.db'));
 minDb.pragma('journal_mode = WAL');
@@ -70,32 +74,32 @@ const min = {
 const now = () => Date.now() / 1000;
 const variants = {
   api: {
-    set: (k) => cache.set(k, value),
+    set: (k, v) => cache.set(k, v),
     get: (k) => cache.get(k),
     delete: (k) => cache.delete(k),
-    many: (keys, from, n) => cache.transact(() => { for (let i = from; i < from + n; i++) cache.set(keys[i], value); }),
+    many: (keys, vals, from, n) => cache.transact(() => { for (let i = from; i < from + n; i++) cache.set(keys[i], vals[i]); }),
   },
   addon: {
-    set: (k) => native.set(k, value),
+    set: (k, v) => native.set(k, v),
     get: (k) => native.get(k),
     delete: (k) => native.delete(k),
-    many: (keys, from, n) => {
+    many: (keys, vals, from, n) => {
       native.begin();
-      for (let i = from; i < from + n; i++) native.set(keys[i], value);
+      for (let i = from; i < from + n; i++) native.set(keys[i], vals[i]);
       native.commit();
     },
   },
   'bsq-engine': {
-    set: (k) => eng.put.run(k, null, value, 256, null, now(), null),
+    set: (k, v) => eng.put.run(k, null, v, 256, null, now(), now(), null),
     get: (k) => eng.get.get(k),
     delete: (k) => eng.del.all(k).length > 0,
-    many: engineDb.transaction((keys, from, n) => { for (let i = from; i < from + n; i++) eng.put.run(keys[i], null, value, 256, null, now(), null); }),
+    many: engineDb.transaction((keys, vals, from, n) => { for (let i = from; i < from + n; i++) eng.put.run(keys[i], null, vals[i], 256, null, now(), now(), null); }),
   },
   'bsq-minimal': {
-    set: (k) => min.put.run(k, value),
+    set: (k, v) => min.put.run(k, v),
     get: (k) => min.get.get(k),
     delete: (k) => min.del.run(k).changes > 0,
-    many: minDb.transaction((keys, from, n) => { for (let i = from; i < from + n; i++) min.put.run(keys[i], value); }),
+    many: minDb.transaction((keys, vals, from, n) => { for (let i = from; i < from + n; i++) min.put.run(keys[i], vals[i]); }),
   },
 };
 const names = Object.keys(variants);
@@ -105,12 +109,13 @@ for (const name of names) {
   for (let start = 0; start < N; start += 1000) {
     const keys = [];
     for (let i = start; i < Math.min(N, start + 1000); i++) keys.push(keyOf(i));
-    variants[name].many(keys, 0, keys.length);
+    variants[name].many(keys, values(keys.length), 0, keys.length);
   }
 }
 
 function measure(op, seed, batch = 1) {
   const keys = Array.from(randomIndices(OPS * batch, N, seed), keyOf);
+  const perVariant = Object.fromEntries(names.map((n) => [n, values(keys.length)]));
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   // warm-up
   for (const n of names) for (let i = 0; i < Math.min(2000, OPS); i += batch) run(n, i);
@@ -118,14 +123,15 @@ function measure(op, seed, batch = 1) {
     const v = variants[n];
     if (batch > 1) {
       const t0 = hr();
-      v.many(keys, i, batch);
+      v.many(keys, perVariant[n], i, batch);
       return Number(hr() - t0) / batch;
     }
     const k = keys[i];
     const t0 = hr();
-    v[op](k);
+    if (op === 'set') v.set(k, perVariant[n][i]);
+    else v[op](k);
     const t = Number(hr() - t0);
-    if (op === 'delete') v.set(k);
+    if (op === 'delete') v.set(k, perVariant[n][i]);
     return t;
   }
   const step = batch > 1 ? 1 : BLOCK;

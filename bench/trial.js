@@ -7,20 +7,24 @@
  * spec: { peer, workload: 'scaling' | 'batch', size, ops, warmup, batches, minBatches, dir, seed }
  * Opens the peer in spec.dir (fresh, created by run.js), fills it untimed with transactions
  * of 1000 sets, warms up untimed, then times every operation on its own with
- * process.hrtime.bigint(). Prints one JSON object on stdout: latencies in nanoseconds.
- * diskcache_trial.py is the same trial in Python, with the same key sequences.
+ * process.hrtime.bigint(). Keys and values (each write a distinct value, see stampedValues)
+ * are prepared before the timed loops. Prints one JSON object on stdout: latencies in
+ * nanoseconds. diskcache_trial.py is the same trial in Python, with the same key sequences.
  */
 const crypto = require('node:crypto');
 const path = require('node:path');
-const { randomIndices, keyOf } = require('./common');
+const { randomIndices, keyOf, VALUE_BYTES, stampedValues } = require('./common');
 
-const VALUE_BYTES = 256;
 const FILL_BATCH = 1000;
+/** Stamps of the values of each phase start here (the fill uses 0 .. size-1). */
+const PHASE_STAMP = 1e8;
 
 const spec = JSON.parse(process.argv[2]);
 const peer = require(path.join(__dirname, 'peers', `${spec.peer}.js`));
 const hr = process.hrtime.bigint;
-const value = crypto.randomBytes(VALUE_BYTES);
+const base = crypto.randomBytes(VALUE_BYTES);
+let phase = 0;
+const nextValues = (count) => stampedValues(base, ++phase * PHASE_STAMP, count);
 
 function keysFor(indices) {
   const keys = new Array(indices.length);
@@ -30,28 +34,30 @@ function keysFor(indices) {
 
 /** Untimed fill of keys 0..size-1 in transactions of FILL_BATCH; returns ns per set. */
 function fill(store, size) {
-  const t0 = hr();
+  let ns = 0n;
   for (let start = 0; start < size; start += FILL_BATCH) {
     const n = Math.min(FILL_BATCH, size - start);
     const keys = new Array(n);
     for (let i = 0; i < n; i++) keys[i] = keyOf(start + i);
-    store.setMany(keys, 0, n, value);
+    const values = stampedValues(base, start, n);
+    const t0 = hr();
+    store.setMany(keys, values, 0, n);
+    ns += hr() - t0;
   }
-  return Number(hr() - t0) / size;
-}
-
-function check(store, key) {
-  const got = store.get(key);
-  if (!got || got.length !== VALUE_BYTES || !value.equals(got)) {
-    throw new Error(`${spec.peer}: get(${key}) did not return the value written`);
+  const last = store.get(keyOf(size - 1));
+  if (!last || !stampedValues(base, size - 1, 1)[0].equals(last)) {
+    throw new Error(`${spec.peer}: get(${keyOf(size - 1)}) did not return the value written`);
   }
+  return Number(ns) / size;
 }
 
 function timeSets(store, keys, out) {
+  const values = nextValues(keys.length);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
+    const v = values[i];
     const t0 = hr();
-    store.set(k, value);
+    store.set(k, v);
     out[i] = Number(hr() - t0);
   }
 }
@@ -63,13 +69,14 @@ function timeGets(store, keys, out) {
     const t0 = hr();
     const v = store.get(k);
     out[i] = Number(hr() - t0);
-    if (v === undefined) misses++;
+    if (v === undefined || v.length !== VALUE_BYTES) misses++;
   }
   if (misses) throw new Error(`${spec.peer}: ${misses} misses in the get (hit) phase`);
 }
 
 /** Deletes a present key (timed), then writes it back (untimed) so the size stays constant. */
 function timeDeletes(store, keys, out) {
+  const values = nextValues(keys.length);
   let absent = 0;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
@@ -77,7 +84,7 @@ function timeDeletes(store, keys, out) {
     const removed = store.delete(k);
     out[i] = Number(hr() - t0);
     if (!removed) absent++;
-    store.set(k, value);
+    store.set(k, values[i]);
   }
   if (absent) throw new Error(`${spec.peer}: ${absent} deletes found no entry`);
 }
@@ -85,12 +92,11 @@ function timeDeletes(store, keys, out) {
 function scaling(store) {
   const { size, ops, warmup, seed } = spec;
   const result = { fillNsPerOp: fill(store, size), series: [] };
-  check(store, keyOf(size - 1));
   const warm = keysFor(randomIndices(warmup, size, seed + 100));
-  const scratch = new Float64Array(Math.max(warmup, ops));
-  timeSets(store, warm, scratch.subarray(0, warmup));
-  timeGets(store, warm, scratch.subarray(0, warmup));
-  timeDeletes(store, warm, scratch.subarray(0, warmup));
+  const scratch = new Float64Array(warmup);
+  timeSets(store, warm, scratch);
+  timeGets(store, warm, scratch);
+  timeDeletes(store, warm, scratch);
   for (const [op, fn, s] of [
     ['set', timeSets, 1],
     ['get', timeGets, 2],
@@ -101,7 +107,6 @@ function scaling(store) {
     fn(store, keys, out);
     result.series.push({ op, batch: 1, samples: Array.from(out, Math.round) });
   }
-  check(store, keyOf(0));
   return result;
 }
 
@@ -113,17 +118,18 @@ function batch(store) {
     const count = Math.max(minBatches, Math.ceil(ops / b));
     const warmCount = Math.max(2, Math.ceil(count / 10));
     const warm = keysFor(randomIndices(warmCount * b, size, seed + 200 + b));
-    for (let j = 0; j < warmCount; j++) store.setMany(warm, j * b, b, value);
+    const warmValues = nextValues(warm.length);
+    for (let j = 0; j < warmCount; j++) store.setMany(warm, warmValues, j * b, b);
     const keys = keysFor(randomIndices(count * b, size, seed + 300 + b));
+    const values = nextValues(keys.length);
     const samples = new Array(count);
     for (let j = 0; j < count; j++) {
       const t0 = hr();
-      store.setMany(keys, j * b, b, value);
+      store.setMany(keys, values, j * b, b);
       samples[j] = Math.round(Number(hr() - t0) / b);
     }
     result.series.push({ op: 'set', batch: b, samples });
   }
-  check(store, keyOf(0));
   return result;
 }
 

@@ -24,14 +24,14 @@ module.exports = {
     const put = db.prepare('INSERT OR REPLACE INTO cache(key, value) VALUES (?, ?)');
     const sel = db.prepare('SELECT value FROM cache WHERE key = ?').pluck();
     const del = db.prepare('DELETE FROM cache WHERE key = ?');
-    const many = db.transaction((keys, from, count, value) => {
-      for (let i = from; i < from + count; i++) put.run(keys[i], value);
+    const many = db.transaction((keys, values, from, count) => {
+      for (let i = from; i < from + count; i++) put.run(keys[i], values[i]);
     });
     return {
       set: (key, value) => put.run(key, value),
       get: (key) => sel.get(key),
       delete: (key) => del.run(key).changes > 0,
-      setMany: (keys, from, count, value) => many(keys, from, count, value),
+      setMany: (keys, values, from, count) => many(keys, values, from, count),
       close: () => db.close(),
     };
   },

@@ -16,10 +16,10 @@ module.exports = {
       set: (key, value) => cache.set(key, value),
       get: (key) => cache.get(key),
       delete: (key) => cache.delete(key),
-      /** Sets keys[indices[from .. from+count)] to value in one transaction. */
-      setMany(keys, from, count, value) {
+      /** Sets keys[i] to values[i] for i in [from, from + count) in one transaction. */
+      setMany(keys, values, from, count) {
         cache.transact(() => {
-          for (let i = from; i < from + count; i++) cache.set(keys[i], value);
+          for (let i = from; i < from + count; i++) cache.set(keys[i], values[i]);
         });
       },
       close: () => cache.close(),

@@ -92,6 +92,9 @@ struct Store<Policy>::Impl
     std::atomic<bool> stopping { false };
     std::atomic<bool> checkpoint_requested { false };
     std::chrono::steady_clock::time_point bg_busy_deadline {};
+    // Guards bg_db: the background thread and explicit expire()/evict() calls share it, so
+    // that bulk deletions never hold the store mutex that get() needs.
+    std::mutex bg_db_mutex;
 
     Impl(const fs::path& dir, Options opts) : directory(dir), options(opts), files(dir)
     {
@@ -775,14 +778,40 @@ struct Store<Policy>::Impl
 
     std::uint64_t wal_size() const { return file_size_or_zero(directory / "sciqlop-cache.db-wal"); }
 
+    void throw_if_closed() const
+    {
+        std::lock_guard l(mutex);
+        if (is_closed)
+            throw error("CLOSED", "the store at " + directory.string() + " is closed");
+    }
+
     void checkpoint(Connection& c)
     {
         if (wal_size() > wal_truncate_threshold)
             sqlite3_wal_checkpoint_v2(c.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     }
 
+    /// Runs bulk work `f(connection, use_store_lock)` on the background connection when there is
+    /// one, else on the main one taking the store lock batch by batch. Inside a transaction of
+    /// this thread it must join that transaction, so it runs on the main connection.
+    template <class F>
+    decltype(auto) on_maintenance_connection(F&& f)
+    {
+        {
+            auto l = lock();
+            if (depth > 0 && owner == std::this_thread::get_id())
+                return f(db, true);
+        }
+        if (!bg_db.is_open())
+            return f(db, true);
+        std::lock_guard g(bg_db_mutex);
+        bg_busy_deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+        return f(bg_db, false);
+    }
+
     void maintenance(Connection& c)
     {
+        std::lock_guard g(bg_db_mutex);
         bg_busy_deadline = std::chrono::steady_clock::now() + options.busy_timeout;
         if constexpr (Policy::eviction)
             flush_accesses(c);
@@ -809,7 +838,10 @@ struct Store<Policy>::Impl
             try
             {
                 if (wal_is_long)
+                {
+                    std::lock_guard g(bg_db_mutex);
                     sqlite3_wal_checkpoint_v2(bg_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+                }
                 if (round_due)
                     maintenance(bg_db);
             }
@@ -833,6 +865,7 @@ struct Store<Policy>::Impl
         bg_cv.notify_all();
         if (bg_thread.joinable())
             bg_thread.join();
+        std::lock_guard g(bg_db_mutex);
         bg_db.close();
     }
 
@@ -1229,6 +1262,7 @@ std::uint64_t Store<P>::volume()
 template <class P>
 std::uint64_t Store<P>::wal_size() const
 {
+    impl_->throw_if_closed();
     return impl_->wal_size();
 }
 
@@ -1236,19 +1270,20 @@ template <class P>
 std::uint64_t Store<P>::expire()
     requires P::expiration
 {
-    (void)impl_->lock(); // throws CLOSED; each batch takes the lock again
-    return impl_->expire_batches(impl_->db, true);
+    return impl_->on_maintenance_connection([&](Connection& c, bool use_store_lock)
+                                            { return impl_->expire_batches(c, use_store_lock); });
 }
 
 template <class P>
 std::uint64_t Store<P>::evict()
     requires P::eviction
 {
-    {
-        auto l = impl_->lock();
-        impl_->flush_accesses(impl_->db);
-    }
-    return impl_->evict_batches(impl_->db, true);
+    return impl_->on_maintenance_connection(
+        [&](Connection& c, bool use_store_lock)
+        {
+            impl_->flush_accesses(c);
+            return impl_->evict_batches(c, use_store_lock);
+        });
 }
 
 template <class P>
@@ -1267,6 +1302,7 @@ template <class P>
 std::uint64_t Store<P>::max_size() const
     requires P::eviction
 {
+    impl_->throw_if_closed();
     return impl_->max_size.load();
 }
 
@@ -1282,6 +1318,7 @@ template <class P>
 Stats Store<P>::stats() const
     requires P::stats
 {
+    impl_->throw_if_closed();
     return { impl_->hits.load(), impl_->misses.load() };
 }
 
@@ -1289,6 +1326,7 @@ template <class P>
 void Store<P>::reset_stats()
     requires P::stats
 {
+    impl_->throw_if_closed();
     impl_->hits.store(0);
     impl_->misses.store(0);
 }
@@ -1366,15 +1404,19 @@ const fs::path& Store<P>::directory() const noexcept
 template <class P>
 void Store<P>::run_maintenance()
 {
-    auto l = impl_->lock();
-    if constexpr (P::eviction)
-        impl_->flush_accesses(impl_->db);
-    if constexpr (P::expiration)
-        impl_->expire_batches(impl_->db, true);
-    if constexpr (P::eviction)
-        impl_->evict_batches(impl_->db, true);
-    impl_->drain_trash(impl_->db);
-    impl_->checkpoint(impl_->db);
+    impl_->on_maintenance_connection(
+        [&](Connection& c, bool use_store_lock)
+        {
+            if constexpr (P::eviction)
+                impl_->flush_accesses(c);
+            if constexpr (P::expiration)
+                impl_->expire_batches(c, use_store_lock);
+            if constexpr (P::eviction)
+                impl_->evict_batches(c, use_store_lock);
+            impl_->drain_trash(c);
+            impl_->checkpoint(c);
+            return 0;
+        });
 }
 
 template class Store<CachePolicy>;

@@ -44,6 +44,8 @@ public:
     }
     [[nodiscard]] const std::byte* begin() const noexcept { return data_.get(); }
     [[nodiscard]] const std::byte* end() const noexcept { return data_.get() + size_; }
+    [[nodiscard]] std::byte* begin() noexcept { return data_.get(); }
+    [[nodiscard]] std::byte* end() noexcept { return data_.get() + size_; }
 
     friend bool operator==(const Buffer& a, const Buffer& b) noexcept { return a.view() == b.view(); }
 
