@@ -114,7 +114,7 @@ for (const name of names) {
 }
 
 function measure(op, seed, batch = 1) {
-  const keys = Array.from(randomIndices(OPS * batch, N, seed), keyOf);
+  const keys = Array.from(randomIndices(OPS, N, seed), keyOf);
   const perVariant = Object.fromEntries(names.map((n) => [n, values(keys.length)]));
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   // warm-up

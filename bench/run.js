@@ -56,6 +56,7 @@ function parseArgs(argv) {
     ...base,
     ...Object.fromEntries(Object.entries({ sizes: a.sizes, ops: a.ops, rounds: a.rounds }).filter(([, v]) => v !== undefined)),
     quick: a.quick,
+    mode: a.sizes || a.ops || a.rounds || a.peers ? 'custom' : a.quick ? 'quick' : 'full',
     readme: a.readme ?? !a.quick,
     check: a.check,
     keep: a.keep,
@@ -271,7 +272,7 @@ function fillLine(cfg, names, rows) {
 function writeCsv(cfg, rows, stamp) {
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `node-api-${cfg.quick ? 'quick' : 'full'}-${stamp}.csv`);
+  const file = path.join(dir, `node-api-${cfg.mode}-${stamp}.csv`);
   const header = 'workload,entries,peer,op,batch,value_bytes,n,p50_us,p99_us,p999_us,mean_us,ops_per_s';
   const body = rows
     .sort((a, b) => a.workload.localeCompare(b.workload) || a.op.localeCompare(b.op) || a.entries - b.entries || a.batch - b.batch || a.peer.localeCompare(b.peer))
@@ -292,10 +293,28 @@ function machine() {
     nproc = String(os.availableParallelism?.() ?? os.cpus().length);
   }
   let fsType = '?';
+  for (const [cmd, args] of [
+    ['findmnt', ['-n', '-o', 'FSTYPE', '-T', path.join(__dirname, 'tmp')]],
+    ['stat', ['-f', '-c', '%T', path.join(__dirname, 'tmp')]],
+  ]) {
+    try {
+      fsType = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      break;
+    } catch {}
+  }
+  let commit = '?';
   try {
-    fsType = execFileSync('stat', ['-f', '-c', '%T', path.join(__dirname, 'tmp')], { encoding: 'utf8' }).trim();
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'binding', 'native', 'CMakeLists.txt'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    if (dirty.trim()) commit += ' with uncommitted changes to lib/, binding/ or native/';
+  } catch {}
+  let addon = '?';
+  try {
+    addon = fs.statSync(path.join(ROOT, 'build', 'Release', 'sciqlop-cache.node')).mtime.toISOString().replace(/\.\d+Z$/, 'Z');
   } catch {}
   return {
+    commit,
+    addon,
     nproc,
     cpu: os.cpus()[0]?.model ?? '?',
     node: process.version,
@@ -310,7 +329,7 @@ function readmeSection(cfg, m, peers, command, date, csv, table, targets, fills)
   return `${SECTION}
 
 \`\`\`sh
-npm run bench              # full: 1,000 / 100,000 / 1,000,000 entries, about 10 minutes
+npm run bench              # full: 1,000 / 100,000 / 1,000,000 entries, about 5 minutes
 npm run bench -- --quick   # 1,000 / 100,000 entries, fewer operations: under 2 minutes
 \`\`\`
 
@@ -331,10 +350,12 @@ each timed alone (\`process.hrtime.bigint()\`, \`time.perf_counter_ns()\` in Pyt
 at random with the same seeds for every peer: **set** overwrites an existing key, **get** is a
 hit in random order, **delete** removes a present key (which is written back, untimed, so the
 size stays N). **Batches**: on a store of ${num(cfg.batchStoreSize)} entries, transactions of 1, 10, 100 and 1,000
-sets of random existing keys, each transaction timed and divided by its size. Peers are
+sets of random existing keys, each transaction timed and divided by its size. Every write stores
+a value that differs from the one it replaces (a counter in its first 8 bytes): SQLite skips
+rewriting a byte-identical row, which would flatter the peer whose rows hold only the value. Peers are
 interleaved trial by trial, their order rotating, for ${cfg.rounds} rounds${cfg.quick ? '' : ` (${QUICK.rounds} with \`--quick\`)`}; the samples of all
 rounds are pooled, then the median (p50) and p99 are taken. Every run writes all numbers
-(with p99.9, mean and ops/s) to \`bench/results/node-api-{full,quick}-<date>.csv\`; a full run
+(with p99.9, mean and ops/s) to \`bench/results/node-api-{full,quick,custom}-<date>.csv\`; a full run
 (or \`--readme\`) rewrites this section. Flags: \`--sizes\`, \`--ops\`, \`--rounds\`, \`--peers\`,
 \`--check\` (exit 1 when a target is missed), \`--keep\`.
 
@@ -342,11 +363,17 @@ Targets (issue 3), on medians at every entry count: set at least 3x faster than 
 at least 1.5x, sets in batches of 1,000 at least 8x per set; set within 1.1x of the hand-written
 better-sqlite3 cache and get no slower than it.
 
+\`node bench/layers.js [entries]\` (a diagnostic, not part of the run) shows where a sciqlop-cache
+operation spends its time: in one process it times the public API, the addon called directly,
+better-sqlite3 running the engine's own SQL on the engine's schema (with its triggers), and the
+minimal table above.
+
 ### Results
 
 - Date: ${date}
 - Machine: ${m.cpu}, \`nproc\` = ${m.nproc}, ${m.os}, stores on ${m.fsType}; load average at start ${m.load}
 - Node ${m.node}; ${names.map((n) => peers.get(n).describe).join('; ')}
+- Source: commit ${m.commit}; addon \`build/Release/sciqlop-cache.node\` built ${m.addon}
 - Command: \`${command}\`
 - CSV: \`${csv}\`
 

@@ -1,6 +1,7 @@
 // Entry point of the addon: one class per store type, the error class hook, and the
 // per-environment cleanup that closes stores left open when a worker or the process exits.
 #include "addon_data.hpp"
+#include "diskcache_source_wrap.hpp"
 #include "store_wrap.hpp"
 
 #include <sciqlop_cache/sciqlop_cache.hpp>
@@ -50,6 +51,7 @@ namespace
         exports.Set("Index", StoreWrap<Index>::define(env, "Index"));
         exports.Set("FanoutCache", StoreWrap<FanoutCache>::define(env, "FanoutCache"));
         exports.Set("FanoutIndex", StoreWrap<FanoutIndex>::define(env, "FanoutIndex"));
+        exports.Set("DiskcacheSource", DiskcacheSourceWrap::define(env));
         exports.Set("setErrorConstructor", Napi::Function::New(env, set_error_constructor, "setErrorConstructor"));
         exports.Set("version", Napi::String::New(env, sciqlop_cache::version));
         exports.Set("formatVersion", Napi::Number::New(env, sciqlop_cache::format_version));

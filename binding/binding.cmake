@@ -35,8 +35,14 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
 endif()
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
   # Keep the bundled SQLite (and libstdc++ statics) private to the addon, so another SQLite
-  # loaded in the same process (better-sqlite3, Electron's) can never be bound to ours.
-  target_link_options(sciqlop_cache_addon PRIVATE -Wl,--exclude-libs,ALL -Wl,-Bsymbolic)
+  # loaded in the same process (better-sqlite3, Electron's) can never be bound to ours; the
+  # version script also hides the std:: template instances that -fvisibility=hidden leaves
+  # visible (libstdc++ declares namespace std with default visibility). SQLite is renamed
+  # besides (cmake/sqlite3_prefix.cmake), which also covers platforms without these flags.
+  target_link_options(sciqlop_cache_addon PRIVATE -Wl,--exclude-libs,ALL -Wl,-Bsymbolic
+    -Wl,--version-script=${CMAKE_CURRENT_SOURCE_DIR}/binding/addon.ldscript)
+  set_property(TARGET sciqlop_cache_addon APPEND PROPERTY LINK_DEPENDS
+    ${CMAKE_CURRENT_SOURCE_DIR}/binding/addon.ldscript)
 endif()
 if(MSVC AND CMAKE_JS_NODELIB_DEF AND CMAKE_JS_NODELIB_TARGET)
   execute_process(COMMAND ${CMAKE_AR} /def:${CMAKE_JS_NODELIB_DEF} /out:${CMAKE_JS_NODELIB_TARGET} ${CMAKE_STATIC_LINKER_FLAGS})

@@ -74,6 +74,7 @@ public:
             Base::InstanceMethod("count", &StoreWrap::count),
             Base::InstanceMethod("valueBytes", &StoreWrap::value_bytes),
             Base::InstanceMethod("volume", &StoreWrap::volume),
+            Base::InstanceMethod("walSize", &StoreWrap::wal_size),
             Base::InstanceMethod("check", &StoreWrap::check),
             Base::InstanceMethod("begin", &StoreWrap::begin),
             Base::InstanceMethod("commit", &StoreWrap::commit),
@@ -366,6 +367,11 @@ private:
     {
         const auto env = info.Env();
         return guarded(env, [&] { return to_js(env, store(env).volume()); });
+    }
+    Napi::Value wal_size(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env, [&] { return to_js(env, store(env).wal_size()); });
     }
     Napi::Value expire(const Napi::CallbackInfo& info)
     {

@@ -41,6 +41,8 @@ export interface NativeStore {
   count(): number;
   valueBytes(): number;
   volume(): number;
+  /** Bytes of the write-ahead log(s). */
+  walSize(): number;
   check(fix: boolean): NativeCheckResult;
   begin(shardKey?: string): void;
   commit(shardKey?: string): void;
@@ -87,9 +89,42 @@ export interface NativeBinding {
     durability: Durability | undefined,
     shardCount: number | undefined,
   ) => NativeStore & NativeFanout;
+  DiskcacheSource: new (directory: string, writable: boolean) => NativeDiskcacheSource;
   setErrorConstructor(constructor: new (message: string, code: string) => Error): void;
   version: string;
   formatVersion: number;
+}
+
+/**
+ * One row of a Python diskcache's Cache table, with SQLite's types: INTEGER -> bigint,
+ * REAL -> number, TEXT -> string, BLOB -> Buffer, NULL -> null.
+ */
+export interface DiskcacheRow {
+  rowid: number;
+  key: bigint | number | string | Buffer | null;
+  /** false: `key` is a pickle. */
+  raw: boolean;
+  storeTime: number | null;
+  /** Absolute Unix time in seconds, or null for never. */
+  expireTime: number | null;
+  tag: bigint | number | string | Buffer | null;
+  mode: number;
+  /** The value file, relative to the directory. */
+  filename: string | null;
+  value: bigint | number | string | Buffer | null;
+  size: number;
+}
+
+/** native/include/sciqlop_cache/diskcache_source.hpp: reads one diskcache database for migration. */
+export interface NativeDiskcacheSource {
+  count(): number;
+  /** The next rows in rowid order (at most maxRows); empty at the end. */
+  nextBatch(maxRows: number): DiskcacheRow[];
+  readFile(filename: string, size: number): Buffer;
+  /** Deletes the row (if its store time is unchanged) and its value file; needs a writable source. */
+  remove(rowid: number, storeTime: number | null): boolean;
+  hasTextKey(key: string): boolean;
+  close(): void;
 }
 
 export type NativeStoreKind = 'Cache' | 'Index' | 'FanoutCache' | 'FanoutIndex';

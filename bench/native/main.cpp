@@ -690,6 +690,15 @@ std::string machine_line()
     return s.str();
 }
 
+/// The 1-minute load average: other work on the machine shows up in the latencies.
+std::string load_average()
+{
+    std::ifstream in("/proc/loadavg");
+    std::string one;
+    in >> one;
+    return one.empty() ? "unknown" : one;
+}
+
 std::string utc_now()
 {
     const std::time_t t = std::time(nullptr);
@@ -936,7 +945,7 @@ int main(int argc, char** argv)
 #else
         + ", DEBUG build (numbers not meaningful)"
 #endif
-        + "\nstores under " + fs::absolute(cfg.root).string() + "\n" + std::to_string(cfg.ops)
+        + "\nload average at start: " + load_average() + "\nstores under " + fs::absolute(cfg.root).string() + "\n" + std::to_string(cfg.ops)
         + " timed operations per measurement unless noted; p50 = median, p99 = 99th percentile; both peers "
           "interleaved every 500 operations\n";
     std::cout << header << std::endl;
@@ -981,7 +990,8 @@ int main(int argc, char** argv)
         passed += r[3].rfind("PASS", 0) == 0;
         failed += r[3].rfind("FAIL", 0) == 0;
     }
-    targets.note = std::to_string(passed) + " passed, " + std::to_string(failed) + " failed.";
+    targets.note = std::to_string(passed) + " passed, " + std::to_string(failed) + " failed. Load average at the end: "
+        + load_average() + ".";
     tables.push_back(targets);
     for (const auto& t : tables)
         std::cout << t.text() << '\n';

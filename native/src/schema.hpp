@@ -1,6 +1,9 @@
 #pragma once
 // The on-disk schema (SPEC §4), per store type. Columns and indexes may be added with
 // defaults, never renamed: pysciqlop-cache 0.1.x reads and writes the same tables.
+#include <cstddef>
+#include <string>
+
 namespace sciqlop_cache::detail
 {
 
@@ -31,12 +34,32 @@ CREATE INDEX IF NOT EXISTS idx_cache_expire ON cache(expire) WHERE expire IS NOT
     // last_use is indexed only once a size limit exists, so unbounded caches don't pay for it.
     static constexpr const char* create_lru_index = "CREATE INDEX IF NOT EXISTS idx_cache_last_use ON cache(last_use)";
 
-    static constexpr const char* upsert = R"sql(
-INSERT INTO cache(key, path, value, size, expire, last_update, last_use, access_count_since_last_update, tag)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)
-ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size,
-    expire = excluded.expire, last_update = excluded.last_update, last_use = excluded.last_use,
-    access_count_since_last_update = 0, tag = excluded.tag)sql";
+#define SCIQLOP_CACHE_UPSERT_HEAD                                                                              \
+    "INSERT INTO cache(key, path, value, size, expire, last_update, last_use, access_count_since_last_update, tag) " \
+    "VALUES "
+#define SCIQLOP_CACHE_UPSERT_TAIL                                                                              \
+    " ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size, "      \
+    "expire = excluded.expire, last_update = excluded.last_update, last_use = excluded.last_use, "            \
+    "access_count_since_last_update = 0, tag = excluded.tag"
+    static constexpr const char* upsert
+        = SCIQLOP_CACHE_UPSERT_HEAD "(?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)" SCIQLOP_CACHE_UPSERT_TAIL;
+
+    /// upsert for `rows` entries in one statement (set_many); row r binds ?(7r+1) ... ?(7r+7)
+    /// like upsert binds ?1 ... ?7.
+    static constexpr int params_per_row = 7;
+    static std::string upsert_rows(std::size_t rows)
+    {
+        std::string sql = SCIQLOP_CACHE_UPSERT_HEAD;
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            const auto p = [&](int i) { return "?" + std::to_string(r * params_per_row + i); };
+            sql += (r ? ", (" : "(") + p(1) + ", " + p(2) + ", " + p(3) + ", " + p(4) + ", " + p(5) + ", " + p(6)
+                + ", " + p(6) + ", 0, " + p(7) + ")";
+        }
+        return sql + SCIQLOP_CACHE_UPSERT_TAIL;
+    }
+#undef SCIQLOP_CACHE_UPSERT_HEAD
+#undef SCIQLOP_CACHE_UPSERT_TAIL
 
     // Stores only when absent or expired (?6 is the current time).
     static constexpr const char* add = R"sql(
@@ -68,9 +91,24 @@ CREATE TABLE IF NOT EXISTS cache (
 ) WITHOUT ROWID;
 )sql";
 
-    static constexpr const char* upsert = R"sql(
-INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4)
-ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size)sql";
+#define SCIQLOP_CACHE_UPSERT_HEAD "INSERT INTO cache(key, path, value, size) VALUES "
+#define SCIQLOP_CACHE_UPSERT_TAIL                                                                              \
+    " ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size"
+    static constexpr const char* upsert = SCIQLOP_CACHE_UPSERT_HEAD "(?1, ?2, ?3, ?4)" SCIQLOP_CACHE_UPSERT_TAIL;
+
+    static constexpr int params_per_row = 4;
+    static std::string upsert_rows(std::size_t rows)
+    {
+        std::string sql = SCIQLOP_CACHE_UPSERT_HEAD;
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            const auto p = [&](int i) { return "?" + std::to_string(r * params_per_row + i); };
+            sql += (r ? ", (" : "(") + p(1) + ", " + p(2) + ", " + p(3) + ", " + p(4) + ")";
+        }
+        return sql + SCIQLOP_CACHE_UPSERT_TAIL;
+    }
+#undef SCIQLOP_CACHE_UPSERT_HEAD
+#undef SCIQLOP_CACHE_UPSERT_TAIL
 
     static constexpr const char* add
         = "INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key) DO NOTHING";

@@ -1,4 +1,5 @@
 #include "sqlite.hpp"
+#include "sciqlop_cache/sciqlop_cache.hpp"
 
 #include <cstring>
 #include <utility>
@@ -142,3 +143,8 @@ std::int64_t Connection::scalar_int(const char* sql)
 }
 
 } // namespace sciqlop_cache::detail
+
+const char* sciqlop_cache::sqlite_version() noexcept
+{
+    return sqlite3_libversion();
+}

@@ -98,6 +98,12 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     void open(const std::string& file);
+    /// Takes ownership of a handle opened elsewhere (with other flags than open() uses).
+    void adopt(sqlite3* db) noexcept
+    {
+        close();
+        db_ = db;
+    }
     void close() noexcept;
     [[nodiscard]] bool is_open() const noexcept { return db_ != nullptr; }
     [[nodiscard]] sqlite3* handle() const noexcept { return db_; }

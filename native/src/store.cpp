@@ -6,6 +6,7 @@
 #include "sqlite.hpp"
 #include "value_files.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cerrno>
@@ -411,27 +412,110 @@ struct Store<Policy>::Impl
         return files.write(value, options.durability == Durability::power);
     }
 
+    /// Binds an entry to the parameters of schema::upsert/add, shifted by `base` (for the
+    /// rows after the first of schema::upsert_rows).
     void bind_entry(Statement& s, std::string_view key, std::span<const std::byte> value, const std::string& path,
-                    const SetOptions& o, double now)
+                    const SetOptions& o, double now, int base = 0)
     {
-        s.bind(1, key);
+        s.bind(base + 1, key);
         if (path.empty())
         {
-            s.bind_null(2);
-            s.bind_blob(3, value);
+            s.bind_null(base + 2);
+            s.bind_blob(base + 3, value);
         }
         else
         {
-            s.bind(2, std::string_view(path));
-            s.bind_null(3);
+            s.bind(base + 2, std::string_view(path));
+            s.bind_null(base + 3);
         }
-        s.bind(4, static_cast<std::int64_t>(value.size()));
+        s.bind(base + 4, static_cast<std::int64_t>(value.size()));
         if constexpr (Policy::expiration)
         {
-            s.bind(5, o.expire ? std::optional<double>(now + *o.expire) : std::nullopt);
-            s.bind(6, now);
-            s.bind(7, o.tag);
+            s.bind(base + 5, o.expire ? std::optional<double>(now + *o.expire) : std::nullopt);
+            s.bind(base + 6, now);
+            s.bind(base + 7, o.tag);
         }
+    }
+
+    /// Rows per statement of set_many: enough to amortize the statement's setup and its
+    /// statement journal (the counter triggers make every upsert open one inside a
+    /// transaction), few enough to stay far below SQLite's limit on parameters.
+    static constexpr std::size_t set_many_rows = 64;
+
+    void set_many(std::span<const Entry> entries)
+    {
+        if constexpr (Policy::expiration)
+        {
+            for (const auto& e : entries)
+                check_expire(e.options.expire);
+        }
+        // Key order (what the B-tree is in, so consecutive rows mostly land on the same pages),
+        // stable so that the last of equal keys comes last, and only that one kept.
+        std::vector<std::size_t> order(entries.size());
+        for (std::size_t i = 0; i < order.size(); ++i)
+            order[i] = i;
+        const auto by_key = [&](std::size_t a, std::size_t b) { return entries[a].key < entries[b].key; };
+        if (!std::is_sorted(order.begin(), order.end(), by_key))
+            std::stable_sort(order.begin(), order.end(), by_key);
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < order.size(); ++i)
+        {
+            if (i + 1 < order.size() && entries[order[i]].key == entries[order[i + 1]].key)
+                continue;
+            order[kept++] = order[i];
+        }
+        order.resize(kept);
+
+        std::vector<std::string> paths(kept);
+        std::unique_lock<std::recursive_mutex> l;
+        try
+        {
+            for (std::size_t i = 0; i < kept; ++i)
+                paths[i] = prepare_value(entries[order[i]].value);
+            l = lock();
+            const double now = unix_now();
+            atomically(
+                [&]
+                {
+                    std::size_t i = 0;
+                    if (kept >= set_many_rows)
+                    {
+                        static const std::string sql = schema::upsert_rows(set_many_rows);
+                        auto& s = db.cached(sql.c_str());
+                        for (; i + set_many_rows <= kept; i += set_many_rows)
+                        {
+                            ResetOnExit r { s };
+                            for (std::size_t row = 0; row < set_many_rows; ++row)
+                            {
+                                const auto& e = entries[order[i + row]];
+                                bind_entry(s, e.key, e.value, paths[i + row], e.options, now,
+                                           static_cast<int>(row) * schema::params_per_row);
+                            }
+                            s.step();
+                        }
+                    }
+                    auto& s = db.cached(schema::upsert);
+                    for (; i < kept; ++i)
+                    {
+                        ResetOnExit r { s };
+                        const auto& e = entries[order[i]];
+                        bind_entry(s, e.key, e.value, paths[i], e.options, now);
+                        s.step();
+                    }
+                    return 0;
+                });
+        }
+        catch (...)
+        {
+            for (const auto& p : paths)
+            {
+                if (!p.empty())
+                    files.remove(p);
+            }
+            throw;
+        }
+        for (const auto& p : paths) // still under the lock: into this thread's open transaction
+            adopt_file(p);
     }
 
     /// Runs `statement` for an entry; returns whether a row changed. The value file, if any,
@@ -1024,6 +1108,12 @@ template <class P>
 bool Store<P>::update_bytes(std::string_view key, std::span<const std::byte> value)
 {
     return impl_->update_entry(key, value);
+}
+
+template <class P>
+void Store<P>::set_many(std::span<const Entry> entries)
+{
+    impl_->set_many(entries);
 }
 
 template <class P>

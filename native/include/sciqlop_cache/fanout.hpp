@@ -73,6 +73,20 @@ public:
     {
         return shard_for(key).update_bytes(key, value);
     }
+    /// Store::set_many on each shard concerned: all or none per shard, shard after shard.
+    void set_many(std::span<const Entry> entries)
+    {
+        if (shards_.size() == 1)
+            return shards_.front()->set_many(entries);
+        std::vector<std::vector<Entry>> per_shard(shards_.size());
+        for (const auto& e : entries)
+            per_shard[shard_index(e.key)].push_back(e);
+        for (std::size_t i = 0; i < shards_.size(); ++i)
+        {
+            if (!per_shard[i].empty())
+                shards_[i]->set_many(per_shard[i]);
+        }
+    }
     template <class... A>
     void set(std::string_view key, A&&... a)
     {

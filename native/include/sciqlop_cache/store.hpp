@@ -60,6 +60,14 @@ template <ByteRange R>
 /// and fills them (from SQLite's row memory or straight from the value file).
 using ByteSink = std::function<std::byte*(std::size_t size)>;
 
+/// One entry of set_many(): the arguments of a set_bytes() call.
+struct Entry
+{
+    std::string_view key;
+    std::span<const std::byte> value;
+    SetOptions options {};
+};
+
 template <class Policy>
 class Store
 {
@@ -87,6 +95,12 @@ public:
 
     /// Replaces the value of a live entry, keeping its expiry and tag; false when absent.
     bool update_bytes(std::string_view key, std::span<const std::byte> value);
+
+    /// set_bytes() of every entry, in one transaction (a savepoint inside an open one): all of
+    /// them or none. The result is that of the calls in order (a key given twice keeps its last
+    /// value), but faster than the calls: rows are written in key order, many per statement,
+    /// which is how a batch of writes (the binding's asynchronous writer) reaches the disk.
+    void set_many(std::span<const Entry> entries);
 
     template <ByteRange V>
     void set(std::string_view key, const V& value)

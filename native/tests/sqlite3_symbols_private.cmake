@@ -1,0 +1,35 @@
+# cmake -DNM=<nm> -DLIBRARY=<libsciqlop_cache.a> -P sqlite3_symbols_private.cmake
+# The static library must define no global symbol named sqlite3*: the bundled SQLite is
+# renamed to sciqlop_cache_sqlite3* (cmake/sqlite3_prefix.cmake), so a program that also
+# links another SQLite gets each call bound to the library it meant. Also checks that the
+# renamed ones are there, so an empty or unreadable archive cannot pass.
+cmake_minimum_required(VERSION 3.20)
+foreach(var NM LIBRARY)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "${var} is not set")
+  endif()
+endforeach()
+execute_process(COMMAND ${NM} -g ${LIBRARY} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${NM} -g ${LIBRARY} failed:\n${err}")
+endif()
+string(REPLACE "\n" ";" lines "${out}")
+set(leaked "")
+set(renamed 0)
+foreach(line IN LISTS lines)
+  # "<address> <type> <name>"; an undefined symbol ("U") has no address.
+  if(line MATCHES "^[0-9A-Fa-f]+ +[A-TV-Z] +_?(sqlite3[A-Za-z0-9_]*)$")
+    list(APPEND leaked ${CMAKE_MATCH_1})
+  elseif(line MATCHES "^[0-9A-Fa-f]+ +[A-TV-Z] +_?sciqlop_cache_sqlite3")
+    math(EXPR renamed "${renamed} + 1")
+  endif()
+endforeach()
+if(leaked)
+  list(LENGTH leaked n)
+  list(SUBLIST leaked 0 10 first)
+  message(FATAL_ERROR "${LIBRARY} defines ${n} global sqlite3* symbols, e.g. ${first}")
+endif()
+if(renamed LESS 200)
+  message(FATAL_ERROR "${LIBRARY} defines only ${renamed} sciqlop_cache_sqlite3* symbols: is SQLite in it?")
+endif()
+message(STATUS "ok: no global sqlite3* symbol, ${renamed} renamed ones")
