@@ -329,7 +329,7 @@ function readmeSection(cfg, m, peers, command, date, csv, table, targets, fills)
   return `${SECTION}
 
 \`\`\`sh
-npm run bench              # full: 1,000 / 100,000 / 1,000,000 entries, about 5 minutes
+npm run bench              # full: 1,000 / 100,000 / 1,000,000 entries, 4 to 6 minutes
 npm run bench -- --quick   # 1,000 / 100,000 entries, fewer operations: under 2 minutes
 \`\`\`
 

@@ -4,12 +4,14 @@
 // result. Serialization, option parsing and transact()/incr()/lock logic live in lib/.
 #include "addon_data.hpp"
 #include "arguments.hpp"
+#include "async_queue.hpp"
 #include "errors.hpp"
 
 #include <sciqlop_cache/sciqlop_cache.hpp>
 
 #include <napi.h>
 
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -112,6 +114,8 @@ public:
             methods.push_back(Base::InstanceMethod("shardCount", &StoreWrap::shard_count));
             methods.push_back(Base::InstanceMethod("shardIndex", &StoreWrap::shard_index));
         }
+        for (const auto& [js_name, method] : async_methods)
+            methods.push_back(Base::InstanceMethod(js_name, method));
         return Base::DefineClass(env, name, methods);
     }
 
@@ -162,6 +166,8 @@ public:
     {
         if (open_stores_)
             open_stores_->remove(this);
+        if (auto queue = std::move(queue_))
+            queue->close_without_js();
         if (auto store = std::move(store_))
         {
             try
@@ -175,10 +181,14 @@ public:
     }
 
 private:
+    /// The store for a synchronous call, once the asynchronous operations issued before it
+    /// have taken effect (see async_queue.hpp).
     S& store(Napi::Env env)
     {
         if (!store_) [[unlikely]]
             throw make_error(env, "CLOSED", "The store is closed");
+        if (queue_) [[unlikely]]
+            queue_->drain(env);
         return *store_;
     }
 
@@ -461,7 +471,18 @@ private:
         return guarded(env,
                        [&]
                        {
-                           transaction_target(info).begin();
+                           auto& target = transaction_target(info);
+                           const int before = target.transaction_depth();
+                           try
+                           {
+                               target.begin();
+                           }
+                           catch (...)
+                           {
+                               track_transaction_depth(target.transaction_depth() - before);
+                               throw;
+                           }
+                           track_transaction_depth(target.transaction_depth() - before);
                            return env.Undefined();
                        });
     }
@@ -471,7 +492,18 @@ private:
         return guarded(env,
                        [&]
                        {
-                           transaction_target(info).commit();
+                           auto& target = transaction_target(info);
+                           const int before = target.transaction_depth();
+                           try
+                           {
+                               target.commit();
+                           }
+                           catch (...)
+                           {
+                               track_transaction_depth(target.transaction_depth() - before);
+                               throw;
+                           }
+                           track_transaction_depth(target.transaction_depth() - before);
                            return env.Undefined();
                        });
     }
@@ -481,7 +513,18 @@ private:
         return guarded(env,
                        [&]
                        {
-                           transaction_target(info).rollback();
+                           auto& target = transaction_target(info);
+                           const int before = target.transaction_depth();
+                           try
+                           {
+                               target.rollback();
+                           }
+                           catch (...)
+                           {
+                               track_transaction_depth(target.transaction_depth() - before);
+                               throw;
+                           }
+                           track_transaction_depth(target.transaction_depth() - before);
                            return env.Undefined();
                        });
     }
@@ -554,6 +597,8 @@ private:
                        {
                            if (open_stores_)
                                open_stores_->remove(this);
+                           if (auto queue = std::move(queue_))
+                               queue->close(env);
                            if (auto store = std::move(store_))
                                store->close();
                            return env.Undefined();
@@ -561,8 +606,185 @@ private:
     }
     Napi::Value is_closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !store_); }
 
+    // ---- asynchronous operations (see async_queue.hpp) ------------------------------------
+    // Each converts its arguments (a throw here leaves nothing queued) and queues one
+    // operation; the lib pairs them, in order, with the outcomes passed to its settle callback.
+
+    /// Keeps the queue's view of transactions opened from JavaScript (on any shard) current.
+    void track_transaction_depth(int delta)
+    {
+        tx_depth_ += delta;
+        if (queue_)
+            queue_->set_hold(tx_depth_ > 0);
+    }
+
+    AsyncQueue<S>& queue(Napi::Env env)
+    {
+        if (!store_) [[unlikely]]
+            throw make_error(env, "CLOSED", "The store is closed");
+        if (!queue_ || !queue_->started()) [[unlikely]]
+            throw make_error(env, "INVALID_ARGUMENT", "asyncStart() was not called");
+        return *queue_;
+    }
+
+    /// asyncStart(settle, step): once, before the first asynchronous operation.
+    Napi::Value async_start(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           if (!store_)
+                               throw make_error(env, "CLOSED", "The store is closed");
+                           if (!info[0].IsFunction() || !info[1].IsFunction())
+                               throw_type_error(env, "Expected functions for settle and step");
+                           if (!queue_)
+                           {
+                               auto queue = std::make_shared<AsyncQueue<S>>(*store_);
+                               queue->start(env, queue, info.This().As<Napi::Object>(),
+                                            info[0].As<Napi::Function>(), info[1].As<Napi::Function>());
+                               queue->set_hold(tx_depth_ > 0);
+                               queue_ = std::move(queue);
+                           }
+                           return env.Undefined();
+                       });
+    }
+
+    Napi::Value async_flush(const Napi::CallbackInfo& info)
+    {
+        if (queue_)
+            queue_->flush();
+        return info.Env().Undefined();
+    }
+
+    Napi::Value async_key_op(const Napi::CallbackInfo& info, AsyncKind kind)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           auto& q = queue(env);
+                           AsyncOp op;
+                           op.kind = kind;
+                           op.key = KeyArg(env, info[0]).str();
+                           q.push(env, std::move(op));
+                           return env.Undefined();
+                       });
+    }
+    Napi::Value async_get(const Napi::CallbackInfo& info) { return async_key_op(info, AsyncKind::get); }
+    Napi::Value async_peek(const Napi::CallbackInfo& info) { return async_key_op(info, AsyncKind::peek); }
+    Napi::Value async_has(const Napi::CallbackInfo& info) { return async_key_op(info, AsyncKind::has); }
+    Napi::Value async_pop(const Napi::CallbackInfo& info) { return async_key_op(info, AsyncKind::pop); }
+    Napi::Value async_delete(const Napi::CallbackInfo& info) { return async_key_op(info, AsyncKind::del); }
+    /// asyncIncr(key): the new bytes come from the lib's step callback.
+    Napi::Value async_incr(const Napi::CallbackInfo& info) { return async_key_op(info, AsyncKind::incr); }
+
+    static Buffer copy_bytes(std::span<const std::byte> bytes)
+    {
+        Buffer b(bytes.size());
+        if (!bytes.empty())
+            std::memcpy(b.data(), bytes.data(), bytes.size());
+        return b;
+    }
+
+    /// The expire and tag arguments at `index` and `index + 1`, for the policies that have them.
+    void async_set_options(Napi::Env env, const Napi::CallbackInfo& info, std::size_t index, AsyncOp& op)
+    {
+        if constexpr (policy::expiration)
+            op.expire = expire_arg(env, info[index]);
+        if constexpr (policy::tags)
+            op.tag = tag_arg(env, info[index + 1]);
+    }
+
+    /// asyncSet/asyncAdd(key, value, expire?, tag?): the value is copied now (the caller may
+    /// reuse its buffer before the write happens).
+    Napi::Value async_write(const Napi::CallbackInfo& info, AsyncKind kind)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           auto& q = queue(env);
+                           AsyncOp op;
+                           op.kind = kind;
+                           const KeyArg key(env, info[0]);
+                           op.value = copy_bytes(bytes_arg(env, info[1]));
+                           async_set_options(env, info, 2, op);
+                           op.key = key.str();
+                           q.push(env, std::move(op));
+                           return env.Undefined();
+                       });
+    }
+    Napi::Value async_set(const Napi::CallbackInfo& info) { return async_write(info, AsyncKind::set); }
+    Napi::Value async_add(const Napi::CallbackInfo& info) { return async_write(info, AsyncKind::add); }
+
+    static std::vector<std::string> keys_arg(Napi::Env env, const Napi::Value& value)
+    {
+        if (!value.IsArray())
+            throw_type_error(env, "Expected an array of strings for keys");
+        const auto array = value.As<Napi::Array>();
+        std::vector<std::string> keys;
+        keys.reserve(array.Length());
+        for (std::uint32_t i = 0; i < array.Length(); ++i)
+            keys.push_back(KeyArg(env, array.Get(i)).str());
+        return keys;
+    }
+
+    /// asyncGetMany(keys) -> settles with an array of Buffer | undefined.
+    Napi::Value async_get_many(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           auto& q = queue(env);
+                           AsyncOp op;
+                           op.kind = AsyncKind::get_many;
+                           op.many = std::make_unique<AsyncOp::Many>();
+                           op.many->keys = keys_arg(env, info[0]);
+                           q.push(env, std::move(op));
+                           return env.Undefined();
+                       });
+    }
+
+    /// asyncSetMany(keys, values, expire?, tag?): one transaction (per shard for a fanout).
+    Napi::Value async_set_many(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           auto& q = queue(env);
+                           AsyncOp op;
+                           op.kind = AsyncKind::set_many;
+                           op.many = std::make_unique<AsyncOp::Many>();
+                           op.many->keys = keys_arg(env, info[0]);
+                           if (!info[1].IsArray() || info[1].As<Napi::Array>().Length() != op.many->keys.size())
+                               throw_type_error(env, "Expected an array of Uint8Array, one per key, for values");
+                           const auto values = info[1].As<Napi::Array>();
+                           op.many->values.reserve(op.many->keys.size());
+                           for (std::uint32_t i = 0; i < values.Length(); ++i)
+                               op.many->values.push_back(copy_bytes(bytes_arg(env, values.Get(i))));
+                           async_set_options(env, info, 2, op);
+                           q.push(env, std::move(op));
+                           return env.Undefined();
+                       });
+    }
+
+    using AsyncMethod = Napi::Value (StoreWrap::*)(const Napi::CallbackInfo&);
+    static constexpr std::pair<const char*, AsyncMethod> async_methods[] = {
+        { "asyncStart", &StoreWrap::async_start },     { "asyncFlush", &StoreWrap::async_flush },
+        { "asyncGet", &StoreWrap::async_get },         { "asyncPeek", &StoreWrap::async_peek },
+        { "asyncHas", &StoreWrap::async_has },         { "asyncPop", &StoreWrap::async_pop },
+        { "asyncDelete", &StoreWrap::async_delete },   { "asyncSet", &StoreWrap::async_set },
+        { "asyncAdd", &StoreWrap::async_add },         { "asyncIncr", &StoreWrap::async_incr },
+        { "asyncGetMany", &StoreWrap::async_get_many }, { "asyncSetMany", &StoreWrap::async_set_many },
+    };
+
     std::unique_ptr<S> store_;
     std::shared_ptr<OpenStores> open_stores_;
+    std::shared_ptr<AsyncQueue<S>> queue_;
+    int tx_depth_ = 0; // transaction levels opened from JavaScript, over all shards
 };
 
 } // namespace sciqlop_cache::binding

@@ -6,7 +6,7 @@
  * - the library's own: `CLOSED`, `LOCK_TIMEOUT`, `SERIALIZER_MISMATCH`, `UNKNOWN_SERIALIZER`
  *   (a store written with a serializer that is not built in, opened without one),
  *   `SHARD_COUNT_MISMATCH`, `NOT_A_DIRECTORY`, `NOT_A_NUMBER` (incr/decr of a non-integer),
- *   `INVALID_ARGUMENT`;
+ *   `INVALID_ARGUMENT`, `NOT_A_DISKCACHE` (migrate: a source that is not a diskcache directory);
  * - `CORRUPT` for a damaged, truncated or foreign database, whichever way SQLite noticed it
  *   (`SQLITE_CORRUPT` or `SQLITE_NOTADB`, kept in `sqliteCode`);
  * - SQLite's primary result names for its other failures: `SQLITE_BUSY`, `SQLITE_FULL`, ...;

@@ -19,6 +19,7 @@ export { SciqlopCacheError } from './errors';
 export { BytesSerializer, JsonSerializer, MsgpackSerializer, type Serializer, V8Serializer } from './serializers';
 export { Lock, type AcquireOptions } from './lock';
 export type { Memoized, MemoizeOptions } from './memoize';
+export { migrate, type MigrateOptions, type MigrateResult } from './migrate';
 
 import { binding } from './native';
 /** Version of the native engine. */

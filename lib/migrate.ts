@@ -6,15 +6,17 @@
  * - The source kind is detected: cache.db at the root (Cache or Index) or shard folders
  *   000, 001, ... (FanoutCache). The destination is a Cache (or an Index with
  *   `type: 'index'`); a FanoutCache/FanoutIndex with `shards` N, or when the source is a
- *   FanoutCache (same shard count), unless the destination already exists as a single store.
+ *   FanoutCache (same shard count). An existing destination is used as it is: a single
+ *   store takes a FanoutCache's entries, a fanout keeps its shard count (`shards` must agree).
  * - Expiry is kept as the remaining time to live; tags are kept (an Index has neither).
  *   Entries already expired are skipped (counted in `skipped`).
  * - An entry that cannot be decoded (a pickle of a class only Python knows, a missing value
  *   file, ...) is counted in `errors` and reported to `onError` with its key; the run goes
  *   on. A failure of the destination store itself (disk full, ...) stops the run.
- * - A key that is not a Python str becomes its str() (7 -> '7'); if that string is already
- *   a key (a str key of the source, or an entry of the destination), the entry is an error
- *   rather than overwrite it.
+ * - A key that is not a Python str becomes its str() (7 -> '7', (1, 'a') -> "(1, 'a')"); when
+ *   that string is also a str key of the source (or the str() of another key), the entry is
+ *   an error rather than overwrite the other one. Entries already in the destination are
+ *   overwritten, so a migration can be run again.
  * - With `drop`, each source entry is deleted (row and value file) once written; entries
  *   skipped or in error stay. Without it the source is opened read-only.
  *
@@ -35,7 +37,7 @@ import { SciqlopCacheError } from './errors';
 import { FanoutCache, FanoutIndex } from './fanout';
 import { Index } from './index-store';
 import type { DiskcacheRow, NativeDiskcacheSource } from './native';
-import type { Serializer } from './serializers';
+import { checkSerializer, type Serializer } from './serializers';
 import { checkFunction, checkInteger, checkOptions, expected } from './validate';
 
 export interface MigrateOptions {
@@ -64,13 +66,24 @@ type Destination = Cache | Index | FanoutCache | FanoutIndex;
 
 const batchRows = 256;
 
-function openDestination(dst: string, type: 'cache' | 'index', shards: number | undefined, serializer?: Serializer) {
+/**
+ * The destination store: an existing one as it is (a fanout keeps its shard count unless
+ * `requestedShards` contradicts it), else a new fanout of `requestedShards ?? sourceShards`
+ * shards when either is given, else a single store.
+ */
+function openDestination(
+  dst: string,
+  type: 'cache' | 'index',
+  requestedShards: number | undefined,
+  sourceShards: number | undefined,
+  serializer: Serializer | undefined,
+): Destination {
   const root = path.resolve(dst);
   const existingFanout = fs.existsSync(path.join(root, 'fanout.json'));
   const existingSingle = fs.existsSync(path.join(root, 'sciqlop-cache.db'));
   const options = serializer === undefined ? {} : { serializer };
   if (existingSingle && !existingFanout) {
-    if (shards !== undefined) {
+    if (requestedShards !== undefined) {
       throw new SciqlopCacheError(
         `The destination ${dst} is a single store, not a fanout: migrate into it without a shard count, or into a new directory`,
         'SHARD_COUNT_MISMATCH',
@@ -78,6 +91,7 @@ function openDestination(dst: string, type: 'cache' | 'index', shards: number | 
     }
     return type === 'index' ? new Index(root, options) : new Cache(root, options);
   }
+  const shards = existingFanout ? requestedShards : (requestedShards ?? sourceShards);
   if (existingFanout || shards !== undefined) {
     const fanoutOptions = shards === undefined ? options : { ...options, shardCount: shards };
     return type === 'index' ? new FanoutIndex(root, fanoutOptions) : new FanoutCache(root, fanoutOptions);
@@ -107,6 +121,7 @@ export function migrate(src: string, dst: string, options?: MigrateOptions): Mig
   if (o.drop !== undefined && typeof o.drop !== 'boolean') throw new TypeError(expected('a boolean', 'drop', o.drop));
   const drop = o.drop === true;
   const requestedShards = o.shards === undefined ? undefined : checkInteger(o.shards, 'shards', 1);
+  const serializer = o.serializer === undefined ? undefined : checkSerializer(o.serializer);
   if (o.onProgress !== undefined) checkFunction(o.onProgress, 'onProgress');
   if (o.onError !== undefined) checkFunction(o.onError, 'onError');
   if (path.resolve(src) === path.resolve(dst)) {
@@ -119,8 +134,8 @@ export function migrate(src: string, dst: string, options?: MigrateOptions): Mig
   let destination: Destination | undefined;
   try {
     for (const directory of layout.databases) sources.push({ directory, native: openDiskcacheSource(directory, drop) });
-    const shards = requestedShards ?? (layout.fanout ? layout.databases.length : undefined);
-    destination = openDestination(dst, type, shards, o.serializer);
+    const sourceShards = layout.fanout ? layout.databases.length : undefined;
+    destination = openDestination(dst, type, requestedShards, sourceShards, serializer);
     const result = copyEntries(sources, destination, { type, drop, onProgress: o.onProgress, onError: o.onError });
     return { ...result, elapsedSecs: Math.round(performance.now() - started) / 1000 };
   } finally {
@@ -167,9 +182,10 @@ function copyEntries(
       skipped++;
       return false;
     }
+    // The source gives the rows of non-str keys first, while every str key is still there.
     const isStrKey = row.raw && typeof row.key === 'string';
-    if (isStrKey ? fromNonStrKeys.has(key) : sources.some((s) => s.native.hasTextKey(key)) || destination.has(key)) {
-      fail(key, new Error(`${JSON.stringify(key)} is already a key: the str() of this Python key collides with it`));
+    if (!isStrKey && (fromNonStrKeys.has(key) || sources.some((s) => s.native.hasTextKey(key)))) {
+      fail(key, new Error(`the str() of this Python key, ${JSON.stringify(key)}, is also the key of another entry`));
       return false;
     }
     let value: unknown;

@@ -53,6 +53,26 @@ export interface NativeStore {
   runMaintenance(): void;
   close(): void;
   isClosed(): boolean;
+
+  // Asynchronous operations (binding/async_queue.hpp, lib/async.ts): each queues one
+  // operation; outcomes come back, in call order, through the `settle` given to asyncStart.
+  asyncStart(
+    settle: (count: number, results: unknown[] | undefined, errors: unknown[] | undefined) => void,
+    step: (seq: number, bytes: Buffer | undefined) => Uint8Array | undefined,
+  ): void;
+  /** The current event-loop turn is over: commit what it queued. */
+  asyncFlush(): void;
+  asyncGet(key: string): void;
+  /** asyncGet not counted in stats. */
+  asyncPeek(key: string): void;
+  asyncHas(key: string): void;
+  asyncPop(key: string): void;
+  asyncDelete(key: string): void;
+  asyncSet(key: string, value: Uint8Array, expire?: number, tag?: string): void;
+  asyncAdd(key: string, value: Uint8Array, expire?: number, tag?: string): void;
+  asyncIncr(key: string): void;
+  asyncGetMany(keys: string[]): void;
+  asyncSetMany(keys: string[], values: Uint8Array[], expire?: number, tag?: string): void;
 }
 
 export interface NativeCacheStore extends NativeStore {

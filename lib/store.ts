@@ -5,6 +5,7 @@
  * a miss), and `deserialize`.
  */
 import * as path from 'node:path';
+import { AsyncOps, callSite, GET, GET_MANY, HAS, INCR, POP, rejectAt, SET } from './async';
 import { disposeSymbol } from './dispose';
 import { closedError, SciqlopCacheError } from './errors';
 import { closeOnExit } from './exit-hook';
@@ -265,6 +266,190 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
       if (bytes === undefined || !this.native.update(key, encoded)) this.native.set(key, encoded);
       return result;
     });
+  }
+
+  // ---- asynchronous operations ----------------------------------------------------------
+  //
+  // Same semantics as the synchronous ones; the SQLite and file work runs on the store's
+  // worker thread, serialization here (see lib/async.ts, binding/async_queue.hpp and the
+  // README's "Async API"). They take effect in call order together with the synchronous
+  // calls: a synchronous call waits for the asynchronous ones issued before it. They never
+  // throw: bad arguments, a closed store or a failure reject the promise, with an error
+  // whose stack starts at the caller's line. Inside transact(), they wait for the
+  // transaction to end and are not part of it.
+
+  #asyncOps: AsyncOps<V> | undefined;
+
+  get #async(): AsyncOps<V> {
+    return (this.#asyncOps ??= new AsyncOps(this.native, this.serializer));
+  }
+
+  /** get() off the main thread: the value, or `defaultValue` (undefined) when missing or expired. */
+  getAsync(key: string): Promise<V | undefined>;
+  getAsync<D>(key: string, defaultValue: D): Promise<V | D>;
+  getAsync(key: string, defaultValue?: unknown): Promise<unknown> {
+    const site = callSite(this.getAsync);
+    try {
+      checkKey(key);
+      const ops = this.#async;
+      ops.native.asyncGet(key);
+      return ops.track(GET, site, defaultValue);
+    } catch (error) {
+      return rejectAt(site, error, this.getAsync);
+    }
+  }
+
+  /** has() off the main thread. */
+  hasAsync(key: string): Promise<boolean> {
+    const site = callSite(this.hasAsync);
+    try {
+      checkKey(key);
+      const ops = this.#async;
+      ops.native.asyncHas(key);
+      return ops.track(HAS, site);
+    } catch (error) {
+      return rejectAt(site, error, this.hasAsync);
+    }
+  }
+
+  /** pop() off the main thread: gets and deletes atomically. */
+  popAsync(key: string): Promise<V | undefined>;
+  popAsync<D>(key: string, defaultValue: D): Promise<V | D>;
+  popAsync(key: string, defaultValue?: unknown): Promise<unknown> {
+    const site = callSite(this.popAsync);
+    try {
+      checkKey(key);
+      const ops = this.#async;
+      ops.native.asyncPop(key);
+      return ops.track(POP, site, defaultValue);
+    } catch (error) {
+      return rejectAt(site, error, this.popAsync);
+    }
+  }
+
+  /** delete() off the main thread: true if a live entry was removed. */
+  deleteAsync(key: string): Promise<boolean> {
+    const site = callSite(this.deleteAsync);
+    try {
+      checkKey(key);
+      const ops = this.#async;
+      ops.native.asyncDelete(key);
+      return ops.track(HAS, site);
+    } catch (error) {
+      return rejectAt(site, error, this.deleteAsync);
+    }
+  }
+
+  /**
+   * set() off the main thread; resolves to undefined once the entry is committed. Writes of
+   * the same event-loop turn are committed together.
+   */
+  setAsync(key: string, value: V, options?: O): Promise<void> {
+    const site = callSite(this.setAsync);
+    let serializing = false;
+    try {
+      checkKey(key);
+      const { expire, tag } = this.#setOptions(options, 'set options');
+      serializing = true;
+      const bytes = this.serializer.serialize(value);
+      serializing = false;
+      const ops = this.#async;
+      ops.native.asyncSet(key, bytes, expire, tag);
+      return ops.track(SET, site);
+    } catch (error) {
+      return rejectAt(site, error, this.setAsync, serializing);
+    }
+  }
+
+  /** add() off the main thread: stores only if the key is absent (or expired); true if stored. */
+  addAsync(key: string, value: V, options?: O): Promise<boolean> {
+    const site = callSite(this.addAsync);
+    let serializing = false;
+    try {
+      checkKey(key);
+      const { expire, tag } = this.#setOptions(options, 'add options');
+      serializing = true;
+      const bytes = this.serializer.serialize(value);
+      serializing = false;
+      const ops = this.#async;
+      ops.native.asyncAdd(key, bytes, expire, tag);
+      return ops.track(HAS, site);
+    } catch (error) {
+      return rejectAt(site, error, this.addAsync, serializing);
+    }
+  }
+
+  /**
+   * incr() off the main thread: the read, the addition (through the serializer, on this
+   * thread) and the write happen in one transaction of the store's worker.
+   */
+  incrAsync(key: string, delta = 1, defaultValue = 0): Promise<number> {
+    return this.#counterAsync(this.incrAsync, key, delta, defaultValue, 1);
+  }
+
+  /** incrAsync(key, -delta, defaultValue). */
+  decrAsync(key: string, delta = 1, defaultValue = 0): Promise<number> {
+    return this.#counterAsync(this.decrAsync, key, delta, defaultValue, -1);
+  }
+
+  #counterAsync(api: Function, key: string, delta: number, defaultValue: number, sign: 1 | -1): Promise<number> {
+    const site = callSite(api);
+    try {
+      checkKey(key);
+      checkSafeInteger(delta, 'delta');
+      checkSafeInteger(defaultValue, 'default');
+      const ops = this.#async;
+      ops.native.asyncIncr(key);
+      return ops.track(INCR, site, { key, delta: sign * delta, defaultValue });
+    } catch (error) {
+      return rejectAt(site, error, api);
+    }
+  }
+
+  /** The values of `keys` (undefined for the missing ones), read in one pass of the worker. */
+  getManyAsync(keys: readonly string[]): Promise<Array<V | undefined>> {
+    const site = callSite(this.getManyAsync);
+    try {
+      if (!Array.isArray(keys)) throw new TypeError(expected('an array of strings', 'keys', keys));
+      for (let i = 0; i < keys.length; i++) checkKey(keys[i], `keys[${i}]`);
+      const ops = this.#async;
+      ops.native.asyncGetMany(keys as string[]);
+      return ops.track(GET_MANY, site);
+    } catch (error) {
+      return rejectAt(site, error, this.getManyAsync);
+    }
+  }
+
+  /**
+   * Sets every [key, value] of `entries` (an array of pairs, a Map...) in one transaction
+   * (for a fanout, one per shard): all of them or none. `options` apply to each entry.
+   */
+  setManyAsync(entries: Iterable<readonly [string, V]>, options?: O): Promise<void> {
+    const site = callSite(this.setManyAsync);
+    let serializing = false;
+    try {
+      if (entries === null || typeof (entries as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function') {
+        throw new TypeError(expected('an iterable of [key, value] pairs', 'entries', entries));
+      }
+      const { expire, tag } = this.#setOptions(options, 'setMany options');
+      const keys: string[] = [];
+      const values: Uint8Array[] = [];
+      for (const entry of entries) {
+        if (!Array.isArray(entry) || entry.length < 2) {
+          throw new TypeError(expected('a [key, value] pair', `entries[${keys.length}]`, entry));
+        }
+        checkKey(entry[0], `entries[${keys.length}][0]`);
+        serializing = true;
+        values.push(this.serializer.serialize(entry[1] as V));
+        serializing = false;
+        keys.push(entry[0]);
+      }
+      const ops = this.#async;
+      ops.native.asyncSetMany(keys, values, expire, tag);
+      return ops.track(SET, site);
+    } catch (error) {
+      return rejectAt(site, error, this.setManyAsync, serializing);
+    }
   }
 
   // ---- Map-compatible iteration ---------------------------------------------------------

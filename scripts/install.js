@@ -7,16 +7,25 @@
  * (npm_config_build_from_source=true). node-gyp-build's own `node-gyp-build-test` does not
  * look at that setting, hence this script.
  *
+ * In a clone of the repository (recognised by native/tests/, which the package does not ship)
+ * it always builds: `npm install` there must test the sources as they are, not a prebuild
+ * left by an earlier `npm run prebuild`. cmake-js builds incrementally, so that is cheap.
+ *
  * A source build needs CMake >= 3.20 and a C++20 compiler; it compiles the bundled SQLite too
  * (about a minute).
  */
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const fromSource = ['true', '1'].includes(String(process.env.npm_config_build_from_source).toLowerCase());
 
-if (!fromSource) {
+const fromSource = ['true', '1'].includes(String(process.env.npm_config_build_from_source).toLowerCase());
+const checkout = fs.existsSync(path.join(root, 'native', 'tests'));
+
+if (checkout) {
+  console.log('sciqlop-cache: building the addon of this checkout');
+} else if (!fromSource) {
   try {
     const binary = require('node-gyp-build').resolve(root);
     require(binary);

@@ -5,7 +5,7 @@
 #      (what a source build needs, the prebuild, dist/ with both entries; no tests, benchmarks,
 #      build folders or source maps).
 #   2. One warm-up install fills npm's cache; it is the only step that may reach the registry.
-#   3. Case "prebuild": in a fresh folder, with only node and npm on PATH (no compiler, no cmake,
+#   3. Case "prebuild": in a fresh folder, with only node, npm and sh on PATH (no compiler, no cmake,
 #      no make) and npm offline, `npm install <tarball>` must succeed; require() and import()
 #      both round-trip values through the prebuilt binary (no build/ folder, the loaded .node
 #      is the prebuild); with ELECTRON_RUN_AS_NODE=1 PREBUILDS_ONLY=1 node-gyp-build resolves
@@ -82,8 +82,8 @@ const path = require('node:path');
 const expected = process.argv[2];
 const pkgDir = path.dirname(require.resolve('sciqlop-cache/package.json'));
 const sc = require('sciqlop-cache');
-const loaded = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
-assert.equal(loaded.length, 1, `one addon loaded: ${loaded}`);
+const loaded = Object.keys(require.cache).filter((f) => f.startsWith(pkgDir + path.sep) && f.endsWith('.node'));
+assert.equal(loaded.length, 1, `one addon of ours loaded: ${loaded}`);
 const rel = path.relative(pkgDir, loaded[0]);
 if (expected === 'prebuild') {
   assert.match(rel, new RegExp(`^prebuilds/${process.platform}-${process.arch}/sciqlop-cache\\..*node$`), rel);
@@ -173,26 +173,28 @@ cat > "$work/types/tsconfig.json" <<EOF
 EOF
 
 # ---- 3. prebuild: no compiler, no network ------------------------------------------------
-step "install with only node and npm on PATH, offline"
+step "install with only node, npm and sh on PATH, offline"
 bare="$work/bin"
 mkdir "$bare"
 # A copy (or hard link) of node, not a symlink: a script's PATH must not lead back to the
 # folder of the real node, which may hold compilers too (/usr/bin).
 ln "$(command -v node)" "$bare/node" 2>/dev/null || cp "$(command -v node)" "$bare/node"
 ln -s "$(node -p "require('fs').realpathSync(process.argv[1])" "$(command -v npm)")" "$bare/npm"
+ln -s "$(command -v sh)" "$bare/sh" # npm runs every package script with sh
 for tool in cc gcc g++ c++ clang clang++ cmake make ninja; do
   if env PATH="$bare" /bin/sh -c "command -v $tool" > /dev/null 2>&1; then fail "$tool is reachable on the bare PATH"; fi
 done
 mkdir "$work/user-prebuild"
 cd "$work/user-prebuild"
 echo '{ "name": "user-prebuild", "version": "1.0.0", "private": true }' > package.json
-env PATH="$bare" npm_config_offline=true npm install --silent "$tarball" \
-  || fail "npm install of the tarball failed without compilers (offline)"
-env PATH="$bare" node "$work/check.cjs" prebuild
-cp "$work/check.mjs" ./check.mjs && env PATH="$bare" node ./check.mjs
-env PATH="$bare" ELECTRON_RUN_AS_NODE=1 PREBUILDS_ONLY=1 node "$work/electron.cjs"
+env PATH="$bare" npm_config_offline=true npm install --foreground-scripts "$tarball" > "$work/prebuild-install.log" 2>&1 \
+  || { tail -50 "$work/prebuild-install.log"; fail "npm install of the tarball failed without compilers (offline)"; }
+# The checks run from the user's folder, so that 'sciqlop-cache' resolves to its node_modules.
+cp "$work/check.cjs" "$work/check.mjs" "$work/electron.cjs" "$work/types/"* .
+env PATH="$bare" node check.cjs prebuild
+env PATH="$bare" node check.mjs
+env PATH="$bare" ELECTRON_RUN_AS_NODE=1 PREBUILDS_ONLY=1 node electron.cjs
 step "type-check a CommonJS and an ES module TypeScript consumer (module node16)"
-cp "$work/types/"* .
 node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json && echo "tsc: ok"
 
 # ---- 4. build from source ------------------------------------------------------------------
@@ -203,7 +205,8 @@ echo '{ "name": "user-source", "version": "1.0.0", "private": true }' > package.
 env npm_config_offline=true npm_config_build_from_source=true npm install --foreground-scripts "$tarball" \
   > "$work/source-install.log" 2>&1 || { tail -50 "$work/source-install.log"; fail "the source build failed"; }
 grep -q "building from source" "$work/source-install.log" || { tail -50 "$work/source-install.log"; fail "the install script did not build"; }
-node "$work/check.cjs" source
-cp "$work/check.mjs" ./check.mjs && node ./check.mjs
+cp "$work/check.cjs" "$work/check.mjs" .
+node check.cjs source
+node check.mjs
 
 step "packed-install test passed"

@@ -80,6 +80,7 @@ struct DiskcacheSource::Impl
     std::filesystem::path directory;
     detail::ValueFiles files;
     detail::Connection db;
+    bool writable = false;
     int pass = 0;
     std::int64_t cursor = 0;
 
@@ -122,9 +123,12 @@ DiskcacheSource::DiskcacheSource(const std::filesystem::path& directory, bool wr
         throw error("ENOENT", "no diskcache database (" + std::string(database_name) + ") in " + directory.string(), 0,
                     ENOENT);
 
+    impl_->writable = writable;
+    // Read-write even when only reading: a read-only connection to a WAL database leaves its
+    // -wal and -shm files behind, the last read-write one removes them when it closes.
+    // (SQLite opens a file the OS write-protects read-only all the same.)
     sqlite3* db = nullptr;
-    const int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX
-        | SQLITE_OPEN_EXRESCODE;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     const int rc = sqlite3_open_v2(file.c_str(), &db, flags, nullptr);
     if (rc != SQLITE_OK)
     {
@@ -245,7 +249,10 @@ Buffer DiskcacheSource::read_file(std::string_view filename, std::uint64_t size)
 
 bool DiskcacheSource::remove(std::int64_t rowid, std::optional<double> store_time)
 {
-    auto& s = impl_->open_db().cached(remove_sql);
+    auto& db = impl_->open_db();
+    if (!impl_->writable)
+        throw error("READ_ONLY", "This diskcache source was opened read-only: it cannot remove entries");
+    auto& s = db.cached(remove_sql);
     std::optional<std::string> filename;
     bool removed = false;
     {

@@ -74,7 +74,10 @@ WHERE cache.expire IS NOT NULL AND cache.expire <= excluded.last_update)sql";
     static constexpr const char* update = "UPDATE cache SET path = ?2, value = ?3, size = ?4, last_update = ?5 "
                                           "WHERE key = ?1 AND (expire IS NULL OR expire > ?5)";
     static constexpr const char* get = "SELECT value, path, size, expire FROM cache WHERE key = ?1";
-    static constexpr const char* del = "DELETE FROM cache WHERE key = ?1 RETURNING expire";
+    // A live entry is deleted by the first statement; an expired one is removed by the second,
+    // run only when the first deleted nothing, and reported as absent.
+    static constexpr const char* del = "DELETE FROM cache WHERE key = ?1 AND (expire IS NULL OR expire > ?2)";
+    static constexpr const char* del_expired = "DELETE FROM cache WHERE key = ?1";
     static constexpr const char* keys
         = "SELECT key FROM cache WHERE expire IS NULL OR expire > ?1 ORDER BY key";
 };
@@ -133,19 +136,26 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 INSERT OR IGNORE INTO counters(id, count, bytes, file_bytes)
     SELECT 0, count(*), coalesce(sum(size), 0), coalesce(sum(CASE WHEN path IS NOT NULL THEN size END), 0) FROM cache;
-CREATE TRIGGER IF NOT EXISTS cache_after_insert AFTER INSERT ON cache BEGIN
+CREATE TRIGGER IF NOT EXISTS cache_count_insert AFTER INSERT ON cache BEGIN
     UPDATE counters SET count = count + 1, bytes = bytes + NEW.size,
         file_bytes = file_bytes + iif(NEW.path IS NULL, 0, NEW.size) WHERE id = 0;
 END;
-CREATE TRIGGER IF NOT EXISTS cache_after_delete AFTER DELETE ON cache BEGIN
+CREATE TRIGGER IF NOT EXISTS cache_count_delete AFTER DELETE ON cache BEGIN
     UPDATE counters SET count = count - 1, bytes = bytes - OLD.size,
         file_bytes = file_bytes - iif(OLD.path IS NULL, 0, OLD.size) WHERE id = 0;
-    INSERT INTO trash(path, ts) SELECT OLD.path, unixepoch('subsec') WHERE OLD.path IS NOT NULL;
 END;
-CREATE TRIGGER IF NOT EXISTS cache_after_update AFTER UPDATE OF size, path ON cache BEGIN
+CREATE TRIGGER IF NOT EXISTS cache_trash_delete AFTER DELETE ON cache WHEN OLD.path IS NOT NULL BEGIN
+    INSERT INTO trash(path, ts) VALUES (OLD.path, unixepoch('subsec'));
+END;
+-- An overwrite with a value of the same size and storage writes no counters page.
+CREATE TRIGGER IF NOT EXISTS cache_count_update AFTER UPDATE OF size, path ON cache
+WHEN OLD.size IS NOT NEW.size OR (OLD.path IS NULL) IS NOT (NEW.path IS NULL) BEGIN
     UPDATE counters SET bytes = bytes - OLD.size + NEW.size,
         file_bytes = file_bytes - iif(OLD.path IS NULL, 0, OLD.size) + iif(NEW.path IS NULL, 0, NEW.size) WHERE id = 0;
-    INSERT INTO trash(path, ts) SELECT OLD.path, unixepoch('subsec') WHERE OLD.path IS NOT NULL AND OLD.path IS NOT NEW.path;
+END;
+CREATE TRIGGER IF NOT EXISTS cache_trash_update AFTER UPDATE OF path ON cache
+WHEN OLD.path IS NOT NULL AND OLD.path IS NOT NEW.path BEGIN
+    INSERT INTO trash(path, ts) VALUES (OLD.path, unixepoch('subsec'));
 END;
 )sql";
 

@@ -45,16 +45,6 @@ namespace
 
     constexpr std::size_t batch_rows = 500;
     constexpr std::uint64_t wal_truncate_threshold = 16ull << 20;
-    // Past this many WAL pages a commit asks the background thread for a checkpoint, so the
-    // copy and its fsyncs happen off the writer's path...
-    constexpr int checkpoint_pages = 1000;
-    // ...and past this many (about 16 MiB) the writer checkpoints itself: the WAL stays bounded
-    // even when writes outpace the background thread.
-#ifndef SCIQLOP_INLINE_CKPT
-    constexpr int inline_checkpoint_pages = 4000;
-#else
-    constexpr int inline_checkpoint_pages = SCIQLOP_INLINE_CKPT;
-#endif
     constexpr std::size_t max_pending_accesses = 1'000'000;
 }
 
@@ -91,7 +81,6 @@ struct Store<Policy>::Impl
     std::mutex bg_mutex;
     std::condition_variable bg_cv;
     std::atomic<bool> stopping { false };
-    std::atomic<bool> checkpoint_requested { false };
     std::chrono::steady_clock::time_point bg_busy_deadline {};
     // Guards bg_db: the background thread and explicit expire()/evict() calls share it, so
     // that bulk deletions never hold the store mutex that get() needs.
@@ -119,30 +108,6 @@ struct Store<Policy>::Impl
             open_connection(bg_db, true);
             bg_thread = std::thread([this] { background_loop(); });
         }
-        sqlite3_wal_hook(db.handle(), &Impl::wal_hook, this);
-    }
-
-    /// Called after each commit of the main connection with the WAL's size in pages; replaces
-    /// SQLite's automatic checkpoint.
-    static int wal_hook(void* self, sqlite3* handle, const char*, int pages)
-    {
-        auto* impl = static_cast<Impl*>(self);
-        if (pages < checkpoint_pages)
-            return SQLITE_OK;
-        if (impl->options.background && !impl->stopping.load() && pages < inline_checkpoint_pages)
-        {
-            if (!impl->checkpoint_requested.load(std::memory_order_relaxed))
-            {
-                {
-                    std::lock_guard l(impl->bg_mutex);
-                    impl->checkpoint_requested.store(true);
-                }
-                impl->bg_cv.notify_one();
-            }
-            return SQLITE_OK;
-        }
-        sqlite3_wal_checkpoint_v2(handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-        return SQLITE_OK;
     }
 
     ~Impl() { shutdown(); }
@@ -913,19 +878,13 @@ struct Store<Policy>::Impl
         auto next_round = std::chrono::steady_clock::now() + options.background_period;
         while (!stopping.load())
         {
-            bg_cv.wait_until(l, next_round, [this] { return stopping.load() || checkpoint_requested.load(); });
+            bg_cv.wait_until(l, next_round, [this] { return stopping.load(); });
             if (stopping.load())
                 break;
-            const bool wal_is_long = checkpoint_requested.exchange(false);
             const bool round_due = std::chrono::steady_clock::now() >= next_round;
             l.unlock();
             try
             {
-                if (wal_is_long)
-                {
-                    std::lock_guard g(bg_db_mutex);
-                    sqlite3_wal_checkpoint_v2(bg_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-                }
                 if (round_due)
                     maintenance(bg_db);
             }
@@ -1124,20 +1083,18 @@ bool Store<P>::del(std::string_view key)
     ResetOnExit r { s };
     s.bind(1, key);
     if constexpr (P::expiration)
+        s.bind(2, unix_now());
+    s.step();
+    if (impl_->db.changes() > 0)
+        return true;
+    if constexpr (P::expiration)
     {
-        if (!s.step())
-            return false;
-        const bool expired = !s.is_null(0) && s.real(0) <= unix_now();
-        while (s.step())
-        {
-        }
-        return !expired;
+        auto& e = impl_->db.cached(Impl::schema::del_expired);
+        ResetOnExit re { e };
+        e.bind(1, key);
+        e.step();
     }
-    else
-    {
-        s.step();
-        return impl_->db.changes() > 0;
-    }
+    return false;
 }
 
 template <class P>

@@ -145,14 +145,19 @@ TEST_SUITE("diskcache")
         CHECK(db.integer("SELECT value FROM Settings WHERE key = 'size'") == 3);
     }
 
-    TEST_CASE("a read-only source cannot remove")
+    TEST_CASE("a source not opened writable cannot remove, and leaves no file behind")
     {
         TempDir tmp("dc");
         const auto dir = tmp / "src";
         make_diskcache(dir);
-        DiskcacheSource source(dir);
-        CHECK_ERROR_CODE(source.remove(1, 10.0), "SQLITE_READONLY");
-        CHECK(source.count() == 8);
+        {
+            DiskcacheSource source(dir);
+            CHECK_ERROR_CODE(source.remove(1, 10.0), "READ_ONLY");
+            CHECK(source.count() == 8);
+            CHECK(all_rows(source, 100).size() == 8);
+        }
+        CHECK_FALSE(fs::exists(dir / "cache.db-wal"));
+        CHECK_FALSE(fs::exists(dir / "cache.db-shm"));
     }
 
     TEST_CASE("has_text_key matches str keys only")

@@ -80,17 +80,20 @@ struct DiskcacheRow
 };
 
 /// Reads one diskcache directory. Not thread-safe: use it from one thread at a time.
-/// Errors are sciqlop_cache::error with code ENOENT (no cache.db), NOT_A_DISKCACHE (a
-/// database without diskcache's Cache table), CORRUPT (a value file whose path is unsafe or
-/// whose size does not match its row), or SQLite's and the OS's own codes.
+/// Errors are sciqlop_cache::error with code ENOENT (no cache.db, or a missing value file),
+/// NOT_A_DISKCACHE (a database without diskcache's Cache table), CORRUPT (a damaged
+/// database, or a value file whose path is unsafe or whose size does not match its row),
+/// READ_ONLY (remove() on a source not opened writable), CLOSED, or SQLite's and the OS's
+/// own codes.
 class DiskcacheSource
 {
 public:
     static constexpr const char* database_name = "cache.db";
 
-    /// Opens `directory`/cache.db with a connection of its own, read-only unless `writable`
-    /// (needed by remove()). Waits up to `busy_timeout_ms` for a diskcache process holding
-    /// the database.
+    /// Opens `directory`/cache.db with a connection of its own. Nothing is written unless
+    /// `writable` (which remove() needs); the connection itself is read-write all the same,
+    /// so that closing it removes the -wal and -shm files a read-only one would leave behind.
+    /// Waits up to `busy_timeout_ms` for a diskcache process holding the database.
     explicit DiskcacheSource(const std::filesystem::path& directory, bool writable = false,
                              int busy_timeout_ms = 60'000);
     ~DiskcacheSource();

@@ -1,0 +1,1023 @@
+#pragma once
+// AsyncQueue<S>: the asynchronous operations (getAsync, setAsync, ...) of one store object.
+//
+// - Call order. One worker thread per store object, started by its first asynchronous call,
+//   executes the operations in the order they were called. A synchronous call on the store
+//   first waits until every asynchronous operation issued before it has taken effect
+//   (drain()), so a store behaves as if every call, sync or async, took effect when it was
+//   made. Inside a transaction opened from JavaScript (transact()), asynchronous operations
+//   are held back until the transaction ends and synchronous calls do not wait: the worker
+//   could not write before the transaction ends anyway, and waiting would deadlock.
+// - Batching. JavaScript appends operations to a queue that the worker drains while more are
+//   appended. The worker opens a transaction with the first write and commits when the
+//   event-loop turn that issued the writes ends (flush(), called from a microtask), or when
+//   no operation came for `idle_commit`, or after `max_session` (so the write lock of the
+//   database is never held for long). The writes of one turn thus share one commit, and the
+//   worker starts on them before the turn ends. Consecutive sets go through the engine's
+//   set_many (key order, many rows per statement).
+// - A dedicated thread rather than libuv's pool: a write waiting for another process's lock
+//   (up to the busy timeout) never holds one of the four pool threads that fs, dns, crypto
+//   and zlib share, and a transaction can span several queue drains.
+// - Failures stay with their operation: when an operation throws inside a shared
+//   transaction, that transaction is rolled back and its operations replayed one by one,
+//   each in its own transaction, so each settles with its own outcome. Nothing committed is
+//   ever rolled back. A transaction that cannot begin (SQLITE_BUSY after the busy timeout)
+//   fails the writes of that session at once instead of waiting again for each.
+// - Results reach the main thread through a thread-safe function, after the commit; values
+//   read by the worker are copied there into ordinary Node Buffers (Buffer::Copy: no
+//   external buffers). No napi_env is touched off the main thread.
+// - incrAsync's read-modify-write goes through the JavaScript serializer: the worker reads
+//   the current bytes inside its transaction and asks the main thread for the new bytes
+//   (a "step"), which the next event-loop turn, or a synchronous call waiting in drain(),
+//   answers.
+// - Lifetime. While operations are pending, the store's JavaScript object and the event
+//   loop are kept alive (so an awaited operation of a dropped store still settles); when
+//   idle, neither is. close() waits for every pending operation and settles them; a worker
+//   or process teardown stops the thread after running what is queued (their promises can
+//   no longer settle).
+#include "errors.hpp"
+
+#include <sciqlop_cache/sciqlop_cache.hpp>
+
+#include <napi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace sciqlop_cache::binding
+{
+
+enum class AsyncKind : std::uint8_t
+{
+    get,
+    peek, // a get not counted in stats (memoize's second look-up under its lock)
+    has,
+    pop,
+    del,
+    set,
+    add,
+    incr,
+    get_many,
+    set_many,
+};
+
+/// One asynchronous operation with its arguments copied out of JavaScript, and its outcome.
+struct AsyncOp
+{
+    struct Many
+    {
+        std::vector<std::string> keys;
+        std::vector<Buffer> values; // set_many: to write; get_many: read (found[i] tells)
+        std::vector<char> found;
+    };
+
+    AsyncKind kind = AsyncKind::get;
+    bool result = false; // get/peek/pop: found; has/add/del: the answer
+    std::uint64_t seq = 0;
+    std::string key;
+    Buffer value; // set/add: to write; get/peek/pop: read
+    std::optional<double> expire;
+    std::optional<std::string> tag;
+    std::unique_ptr<Many> many;
+    std::exception_ptr error;
+
+    [[nodiscard]] bool writes() const noexcept
+    {
+        return kind != AsyncKind::get && kind != AsyncKind::peek && kind != AsyncKind::has
+            && kind != AsyncKind::get_many;
+    }
+    [[nodiscard]] SetOptions options() const
+    {
+        SetOptions o;
+        o.expire = expire;
+        if (tag)
+            o.tag = std::string_view(*tag);
+        return o;
+    }
+    [[nodiscard]] std::size_t bytes() const noexcept
+    {
+        std::size_t n = key.size() + value.size();
+        if (many)
+        {
+            for (const auto& v : many->values)
+                n += v.size();
+        }
+        return n;
+    }
+};
+
+/// The shards of a store as the worker sees them: a single store is its own only shard.
+template <class S>
+struct ShardsOf
+{
+    using Shard = S;
+    static std::size_t count(S&) noexcept { return 1; }
+    static std::size_t index(S&, std::string_view) noexcept { return 0; }
+    static S& at(S& s, std::size_t) noexcept { return s; }
+};
+template <class S>
+struct ShardsOf<Fanout<S>>
+{
+    using Shard = S;
+    static std::size_t count(Fanout<S>& f) noexcept { return f.shard_count(); }
+    static std::size_t index(Fanout<S>& f, std::string_view key) noexcept { return f.shard_index(key); }
+    static S& at(Fanout<S>& f, std::size_t i) { return f.shard(i); }
+};
+
+template <class S>
+class AsyncQueue
+{
+    using Shards = ShardsOf<S>;
+    using Shard = typename Shards::Shard;
+    using Clock = std::chrono::steady_clock;
+
+public:
+    /// Tuning of the worker's sessions (one transaction per shard each); see the file comment.
+    static constexpr auto idle_commit = std::chrono::milliseconds(2);
+    static constexpr auto max_session = std::chrono::milliseconds(100);
+    static constexpr std::size_t max_session_bytes = std::size_t { 64 } << 20;
+    static constexpr auto poll_interval = std::chrono::microseconds(100);
+
+    explicit AsyncQueue(S& store) : store_(store) { }
+    ~AsyncQueue() { stop_worker(); }
+    AsyncQueue(const AsyncQueue&) = delete;
+    AsyncQueue& operator=(const AsyncQueue&) = delete;
+
+    // ---- main thread ---------------------------------------------------------------------
+
+    /// Creates the thread-safe function and starts the worker. `settle(count, results?,
+    /// errors?)` receives the outcomes of the next `count` operations in call order; `step(seq,
+    /// bytes?)` answers incrAsync (see the file comment). Both are held weakly (their owner, the
+    /// JavaScript store, holds them) except while operations are pending.
+    void start(Napi::Env env, const std::shared_ptr<AsyncQueue>& self, Napi::Object owner, Napi::Function settle,
+               Napi::Function step)
+    {
+        if (started_)
+            return;
+        owner_ = Napi::Reference<Napi::Object>::New(owner, 0);
+        settle_ = Napi::Reference<Napi::Function>::New(settle, 0);
+        step_fn_ = Napi::Reference<Napi::Function>::New(step, 0);
+        auto* context = new std::shared_ptr<AsyncQueue>(self);
+        const napi_status status = napi_create_threadsafe_function(
+            env, nullptr, nullptr, Napi::String::New(env, "sciqlop-cache async"), 0, 1, context,
+            &AsyncQueue::on_tsfn_finalize, context, &AsyncQueue::on_tsfn_call, &tsfn_);
+        if (status != napi_ok)
+        {
+            delete context;
+            NAPI_THROW_IF_FAILED_VOID(env, status);
+        }
+        napi_unref_threadsafe_function(env, tsfn_);
+        worker_ = std::thread([this] { run(); });
+        started_ = true;
+    }
+
+    [[nodiscard]] bool started() const noexcept { return started_; }
+
+    /// Appends an operation (arguments already converted: nothing here throws JavaScript errors).
+    void push(Napi::Env env, AsyncOp&& op)
+    {
+        op.seq = issued_++;
+        set_busy(env, true);
+        if (hold_)
+        {
+            held_.push_back(std::move(op));
+            return;
+        }
+        bool wake = false;
+        {
+            std::lock_guard l(mutex_);
+            queue_.push_back(std::move(op));
+            ++handed_;
+            wake = std::exchange(worker_waiting_, false);
+        }
+        if (wake)
+            work_cv_.notify_one();
+    }
+
+    /// End of the JavaScript turn: the worker commits once it has executed what is queued.
+    void flush()
+    {
+        if (!started_)
+            return;
+        {
+            std::lock_guard l(mutex_);
+            flush_seq_ = handed_;
+        }
+        work_cv_.notify_one();
+    }
+
+    /// A transaction opened from JavaScript holds back operations issued inside it.
+    void set_hold(bool hold)
+    {
+        if (hold == hold_)
+            return;
+        hold_ = hold;
+        if (hold || held_.empty())
+            return;
+        {
+            std::lock_guard l(mutex_);
+            for (auto& op : held_)
+                queue_.push_back(std::move(op));
+            handed_ += held_.size();
+            flush_seq_ = handed_;
+            worker_waiting_ = false;
+        }
+        held_.clear();
+        work_cv_.notify_one();
+    }
+
+    /// Waits until every operation issued so far has taken effect, answering incrAsync steps
+    /// meanwhile. Called before each synchronous operation; cheap when nothing is pending.
+    void drain(Napi::Env env)
+    {
+        if (!started_ || executed_.load(std::memory_order_acquire) == issued_ || hold_)
+            return;
+        flush();
+        std::unique_lock l(mutex_);
+        while (executed_.load(std::memory_order_relaxed) != issued_)
+        {
+            if (step_.state == StepState::requested)
+            {
+                l.unlock();
+                serve_step(env);
+                l.lock();
+                continue;
+            }
+            if (step_.state == StepState::serving)
+                throw make_error(env, "REENTRANT_CALL",
+                                 "The store cannot be used synchronously from its serializer while that serializer "
+                                 "encodes the result of incrAsync()");
+            idle_cv_.wait(l);
+        }
+    }
+
+    /// close() from JavaScript: operations held by an open transaction fail with CLOSED (the
+    /// transaction is rolled back by the close), every other one takes effect and settles now.
+    void close(Napi::Env env)
+    {
+        if (!started_)
+            return;
+        fail_held();
+        hold_ = false;
+        drain(env);
+        stop_worker();
+        settle(env);
+        release_tsfn(napi_tsfn_release);
+        set_busy(env, false);
+    }
+
+    /// Teardown without JavaScript (finalizer, environment cleanup): runs what is queued,
+    /// failing incrAsync steps, and stops the worker. Nothing is settled.
+    void close_without_js() noexcept
+    {
+        if (!started_)
+            return;
+        held_.clear();
+        {
+            std::lock_guard l(mutex_);
+            no_js_ = true;
+        }
+        step_cv_.notify_all();
+        stop_worker();
+        release_tsfn(napi_tsfn_abort);
+    }
+
+private:
+    enum class StepState
+    {
+        none,
+        requested,
+        serving,
+        answered
+    };
+    struct Step
+    {
+        StepState state = StepState::none;
+        std::uint64_t seq = 0;
+        bool found = false;
+        Buffer input;
+        std::optional<Buffer> output;
+    };
+
+    /// Keeps the JavaScript store and the event loop alive while operations are pending.
+    void set_busy(Napi::Env env, bool busy)
+    {
+        if (busy == busy_)
+            return;
+        busy_ = busy;
+        if (tsfn_)
+            busy ? napi_ref_threadsafe_function(env, tsfn_) : napi_unref_threadsafe_function(env, tsfn_);
+        if (!owner_.IsEmpty())
+            busy ? owner_.Ref() : owner_.Unref();
+        for (auto* ref : { &settle_, &step_fn_ })
+        {
+            if (!ref->IsEmpty())
+                busy ? ref->Ref() : ref->Unref();
+        }
+    }
+
+    void fail_held()
+    {
+        if (held_.empty())
+            return;
+        std::lock_guard l(mutex_);
+        for (auto& op : held_)
+        {
+            op.error = std::make_exception_ptr(
+                error("CLOSED", "the store was closed before the transaction this operation waited for ended"));
+            completed_.push_back(std::move(op));
+        }
+        // They never reach the worker: count them as handed over and executed.
+        handed_ += held_.size();
+        taken_ += held_.size();
+        executed_.fetch_add(held_.size(), std::memory_order_release);
+        held_.clear();
+    }
+
+    void release_tsfn(napi_threadsafe_function_release_mode mode) noexcept
+    {
+        if (tsfn_)
+        {
+            napi_release_threadsafe_function(tsfn_, mode);
+            tsfn_ = nullptr;
+        }
+    }
+
+    void stop_worker() noexcept
+    {
+        {
+            std::lock_guard l(mutex_);
+            stopping_ = true;
+        }
+        work_cv_.notify_all();
+        if (worker_.joinable())
+            worker_.join();
+    }
+
+    static void on_tsfn_call(napi_env env, napi_value, void* context, void*)
+    {
+        if (env == nullptr) // the environment is being torn down
+            return;
+        auto& self = **static_cast<std::shared_ptr<AsyncQueue>*>(context);
+        const Napi::Env e(env);
+        try
+        {
+            {
+                std::lock_guard l(self.mutex_);
+                self.notified_ = false;
+            }
+            self.serve_step(e);
+            self.settle(e);
+        }
+        catch (const Napi::Error& error)
+        {
+            error.ThrowAsJavaScriptException(); // a bug in the lib's callbacks: report it, uncaught
+        }
+        catch (...)
+        {
+            current_exception_to_js(e).ThrowAsJavaScriptException();
+        }
+    }
+
+    /// The thread-safe function is gone (released after close(), or the environment is being
+    /// torn down, possibly before our own cleanup hook): make sure the worker never calls it.
+    static void on_tsfn_finalize(napi_env, void* data, void*)
+    {
+        auto* self = static_cast<std::shared_ptr<AsyncQueue>*>(data);
+        {
+            auto& q = **self;
+            {
+                std::lock_guard l(q.mutex_);
+                q.no_js_ = true;
+            }
+            q.step_cv_.notify_all();
+            q.stop_worker();
+            q.tsfn_ = nullptr;
+        }
+        delete self;
+    }
+
+    /// Runs the JavaScript step the worker waits for, if any. Returns whether one ran.
+    bool serve_step(Napi::Env env)
+    {
+        std::uint64_t seq = 0;
+        bool found = false;
+        Buffer input;
+        {
+            std::lock_guard l(mutex_);
+            if (step_.state != StepState::requested)
+                return false;
+            step_.state = StepState::serving;
+            seq = step_.seq;
+            found = step_.found;
+            input = std::move(step_.input);
+        }
+        std::optional<Buffer> output;
+        try
+        {
+            Napi::HandleScope scope(env);
+            if (!step_fn_.IsEmpty() && !step_fn_.Value().IsEmpty())
+            {
+                const Napi::Value bytes = found
+                    ? Napi::Value(Napi::Buffer<std::uint8_t>::Copy(
+                          env, reinterpret_cast<const std::uint8_t*>(input.data()), input.size()))
+                    : env.Undefined();
+                const Napi::Value result
+                    = step_fn_.Value().Call({ Napi::Number::New(env, static_cast<double>(seq)), bytes });
+                if (result.IsTypedArray())
+                {
+                    const auto array = result.As<Napi::TypedArray>();
+                    const auto* data = static_cast<const std::byte*>(array.ArrayBuffer().Data())
+                        + array.ByteOffset();
+                    Buffer out(array.ByteLength());
+                    if (out.size())
+                        std::memcpy(out.data(), data, out.size());
+                    output = std::move(out);
+                }
+            }
+        }
+        catch (...)
+        {
+            // The lib's step reports its failures by returning undefined; anything else is a
+            // bug: fail the operation rather than the process.
+            output.reset();
+        }
+        {
+            std::lock_guard l(mutex_);
+            step_.output = std::move(output);
+            step_.state = StepState::answered;
+        }
+        step_cv_.notify_all();
+        return true;
+    }
+
+    static bool has_result(AsyncKind kind) noexcept
+    {
+        return kind != AsyncKind::set && kind != AsyncKind::set_many && kind != AsyncKind::incr;
+    }
+
+    static Napi::Value buffer_of(Napi::Env env, const Buffer& b)
+    {
+        return Napi::Buffer<std::uint8_t>::Copy(env, reinterpret_cast<const std::uint8_t*>(b.data()), b.size());
+    }
+
+    /// Hands the outcomes of the completed operations to JavaScript, in call order.
+    void settle(Napi::Env env)
+    {
+        std::vector<AsyncOp> done;
+        {
+            std::lock_guard l(mutex_);
+            done.swap(completed_);
+        }
+        if (done.empty())
+            return;
+        Napi::HandleScope scope(env);
+        bool any_result = false, any_error = false;
+        for (const auto& op : done)
+        {
+            any_error = any_error || op.error;
+            any_result = any_result || (!op.error && has_result(op.kind));
+        }
+        Napi::Value results = env.Undefined(), errors = env.Undefined();
+        if (any_result)
+        {
+            auto array = Napi::Array::New(env, done.size());
+            for (std::size_t i = 0; i < done.size(); ++i)
+            {
+                const auto& op = done[i];
+                if (op.error || !has_result(op.kind))
+                    continue;
+                const auto index = static_cast<std::uint32_t>(i);
+                switch (op.kind)
+                {
+                    case AsyncKind::get:
+                    case AsyncKind::peek:
+                    case AsyncKind::pop:
+                        if (op.result)
+                            array.Set(index, buffer_of(env, op.value));
+                        break;
+                    case AsyncKind::get_many:
+                    {
+                        auto values = Napi::Array::New(env, op.many->keys.size());
+                        for (std::size_t k = 0; k < op.many->keys.size(); ++k)
+                        {
+                            if (op.many->found[k])
+                                values.Set(static_cast<std::uint32_t>(k), buffer_of(env, op.many->values[k]));
+                        }
+                        array.Set(index, values);
+                        break;
+                    }
+                    default: array.Set(index, Napi::Boolean::New(env, op.result)); break;
+                }
+            }
+            results = array;
+        }
+        if (any_error)
+        {
+            auto array = Napi::Array::New(env, done.size());
+            for (std::size_t i = 0; i < done.size(); ++i)
+            {
+                if (!done[i].error)
+                    continue;
+                try
+                {
+                    std::rethrow_exception(done[i].error);
+                }
+                catch (...)
+                {
+                    array.Set(static_cast<std::uint32_t>(i), current_exception_to_js(env).Value());
+                }
+            }
+            errors = array;
+        }
+        settled_ += done.size();
+        const bool idle = settled_ == issued_;
+        Napi::Function fn;
+        if (!settle_.IsEmpty())
+            fn = settle_.Value();
+        if (idle)
+            set_busy(env, false);
+        if (!fn.IsEmpty())
+            fn.Call({ Napi::Number::New(env, static_cast<double>(done.size())), results, errors });
+    }
+
+    // ---- worker thread -------------------------------------------------------------------
+
+    void notify_main_locked()
+    {
+        if (!notified_ && tsfn_ && !no_js_)
+        {
+            notified_ = true;
+            napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+        }
+    }
+
+    void run()
+    {
+        std::unique_lock l(mutex_);
+        while (true)
+        {
+            if (queue_.empty())
+            {
+                if (stopping_)
+                    return;
+                worker_waiting_ = true;
+                work_cv_.wait(l, [&] { return !queue_.empty() || stopping_; });
+                worker_waiting_ = false;
+                continue;
+            }
+            Session session(*this);
+            const auto started = Clock::now();
+            auto last_work = started;
+            while (true)
+            {
+                if (!queue_.empty())
+                {
+                    auto batch = std::exchange(queue_, {});
+                    taken_ += batch.size();
+                    l.unlock();
+                    session.execute(std::move(batch));
+                    l.lock();
+                    last_work = Clock::now();
+                }
+                const auto now = Clock::now();
+                if (stopping_ || no_js_ || now - started >= max_session || session.bytes >= max_session_bytes)
+                    break;
+                if (queue_.empty())
+                {
+                    if (flush_seq_ >= taken_ || now - last_work >= idle_commit)
+                        break;
+                    work_cv_.wait_for(l, poll_interval);
+                }
+            }
+            l.unlock();
+            const auto t_exec = Clock::now();
+            session.finish();
+            if (std::getenv("SQC_DEBUG"))
+                std::fprintf(stderr, "session: %zu ops, %d chunks, exec %.1f ms, commit %.1f ms\n", session.ops.size(), session.chunks,
+                             std::chrono::duration<double, std::milli>(t_exec - started).count(),
+                             std::chrono::duration<double, std::milli>(Clock::now() - t_exec).count());
+            l.lock();
+            if (completed_.empty())
+                completed_ = std::move(session.ops);
+            else
+            {
+                for (auto& op : session.ops)
+                    completed_.push_back(std::move(op));
+            }
+            executed_.store(taken_, std::memory_order_release);
+            notify_main_locked();
+            idle_cv_.notify_all();
+        }
+    }
+
+    /// incrAsync's step: the main thread turns the current bytes (none when absent) into the
+    /// bytes to store; std::nullopt when the JavaScript side failed the operation.
+    std::optional<Buffer> ask_js(std::uint64_t seq, std::optional<Buffer> current)
+    {
+        std::unique_lock l(mutex_);
+        if (no_js_)
+            throw error("CLOSED", "the store was closed before incrAsync() could complete");
+        step_.state = StepState::requested;
+        step_.seq = seq;
+        step_.found = current.has_value();
+        step_.input = current ? std::move(*current) : Buffer {};
+        step_.output.reset();
+        notify_main_locked();
+        idle_cv_.notify_all();
+        step_cv_.wait(l, [&] { return step_.state == StepState::answered || (no_js_ && step_.state != StepState::serving); });
+        if (step_.state != StepState::answered)
+        {
+            step_.state = StepState::none;
+            throw error("CLOSED", "the store was closed before incrAsync() could complete");
+        }
+        step_.state = StepState::none;
+        return std::move(step_.output);
+    }
+
+    /// The operations one worker pass executes, with one transaction per shard opened by the
+    /// first write on that shard and committed by finish().
+    class Session
+    {
+    public:
+        explicit Session(AsyncQueue& queue) : q_(queue), shards_(Shards::count(queue.store_)) { }
+
+        std::vector<AsyncOp> ops;
+        std::size_t bytes = 0;
+
+        int chunks = 0;
+        void execute(std::vector<AsyncOp>&& batch)
+        {
+            ++chunks;
+            const std::size_t first = ops.size();
+            if (ops.empty())
+                ops = std::move(batch);
+            else
+            {
+                for (auto& op : batch)
+                    ops.push_back(std::move(op));
+            }
+            for (std::size_t i = first; i < ops.size();)
+            {
+                bytes += ops[i].bytes();
+                if (ops[i].kind == AsyncKind::set)
+                {
+                    std::size_t end = i + 1;
+                    while (end < ops.size() && ops[end].kind == AsyncKind::set)
+                        bytes += ops[end++].bytes();
+                    run_sets(i, end);
+                    i = end;
+                    continue;
+                }
+                if (ops[i].kind == AsyncKind::get_many || ops[i].kind == AsyncKind::set_many)
+                    run_many(i);
+                else
+                    run_single(i);
+                ++i;
+            }
+        }
+
+        /// Commits each shard's transaction; a shard whose commit fails has its operations
+        /// replayed one by one.
+        void finish()
+        {
+            for (std::size_t k = 0; k < shards_.size(); ++k)
+            {
+                auto& tx = shards_[k];
+                if (tx.mode != Mode::open)
+                    continue;
+                try
+                {
+                    shard(k).commit();
+                    tx.mode = Mode::none;
+                    tx.ops.clear();
+                }
+                catch (...)
+                {
+                    // The engine rolled the transaction back.
+                    tx.mode = Mode::none;
+                    replay(k);
+                }
+            }
+        }
+
+    private:
+        enum class Mode
+        {
+            none,
+            open,
+            failed
+        };
+        struct ShardTx
+        {
+            Mode mode = Mode::none;
+            std::vector<std::size_t> ops; // done inside the open transaction, in order
+            std::exception_ptr error;     // Mode::failed: why the transaction could not begin
+        };
+
+        Shard& shard(std::size_t k) { return Shards::at(q_.store_, k); }
+        std::size_t shard_index(std::string_view key) { return Shards::index(q_.store_, key); }
+
+        static bool is_busy(const std::exception_ptr& e)
+        {
+            try
+            {
+                std::rethrow_exception(e);
+            }
+            catch (const error& err)
+            {
+                return err.code() == "SQLITE_BUSY" || err.code() == "CLOSED";
+            }
+            catch (...)
+            {
+                return false;
+            }
+        }
+
+        /// Opens the shard's transaction if needed; false (and the op failed) when it cannot.
+        bool ensure_open(std::size_t k, AsyncOp& op)
+        {
+            auto& tx = shards_[k];
+            if (tx.mode == Mode::open)
+                return true;
+            if (tx.mode == Mode::none)
+            {
+                try
+                {
+                    shard(k).begin();
+                    tx.mode = Mode::open;
+                    return true;
+                }
+                catch (...)
+                {
+                    tx.mode = Mode::failed;
+                    tx.error = std::current_exception();
+                }
+            }
+            op.error = tx.error;
+            return false;
+        }
+
+        /// An operation failed inside the shard's transaction: roll it back and replay what it held.
+        void recover(std::size_t k)
+        {
+            try
+            {
+                shard(k).rollback();
+            }
+            catch (...)
+            {
+            }
+            shards_[k].mode = Mode::none;
+            replay(k);
+        }
+
+        void replay(std::size_t k)
+        {
+            auto replayed = std::exchange(shards_[k].ops, {});
+            for (const auto i : replayed)
+                run_alone(ops[i], &k);
+        }
+
+        void run_single(std::size_t i)
+        {
+            auto& op = ops[i];
+            const auto k = shard_index(op.key);
+            auto& tx = shards_[k];
+            if (!op.writes() && tx.mode != Mode::open)
+            {
+                run_alone(op, nullptr);
+                return;
+            }
+            if (op.writes() && !ensure_open(k, op))
+                return;
+            tx.ops.push_back(i);
+            try
+            {
+                run(op, shard(k));
+            }
+            catch (...)
+            {
+                recover(k);
+            }
+        }
+
+        void run_sets(std::size_t begin, std::size_t end)
+        {
+            std::vector<std::vector<std::size_t>> per_shard(shards_.size());
+            for (std::size_t i = begin; i < end; ++i)
+                per_shard[shard_index(ops[i].key)].push_back(i);
+            std::vector<Entry> entries;
+            for (std::size_t k = 0; k < per_shard.size(); ++k)
+            {
+                const auto& group = per_shard[k];
+                if (group.empty())
+                    continue;
+                if (!ensure_open(k, ops[group.front()]))
+                {
+                    for (const auto i : group)
+                        ops[i].error = shards_[k].error;
+                    continue;
+                }
+                auto& tx = shards_[k];
+                tx.ops.insert(tx.ops.end(), group.begin(), group.end());
+                entries.clear();
+                for (const auto i : group)
+                    entries.push_back({ ops[i].key, ops[i].value.span(), ops[i].options() });
+                try
+                {
+                    shard(k).set_many(entries);
+                }
+                catch (...)
+                {
+                    recover(k);
+                }
+            }
+        }
+
+        void run_many(std::size_t i)
+        {
+            auto& op = ops[i];
+            auto& many = *op.many;
+            std::vector<std::size_t> touched;
+            for (const auto& key : many.keys)
+            {
+                const auto k = shard_index(key);
+                if (std::find(touched.begin(), touched.end(), k) == touched.end())
+                    touched.push_back(k);
+            }
+            if (op.kind == AsyncKind::set_many)
+            {
+                for (const auto k : touched)
+                {
+                    if (!ensure_open(k, op))
+                        return;
+                }
+            }
+            for (const auto k : touched)
+            {
+                if (shards_[k].mode == Mode::open)
+                    shards_[k].ops.push_back(i);
+            }
+            try
+            {
+                run(op, shard(0));
+            }
+            catch (...)
+            {
+                op.error = std::current_exception();
+                if (op.kind == AsyncKind::set_many)
+                {
+                    for (const auto k : touched)
+                        recover(k);
+                }
+            }
+        }
+
+        /// Runs `op` on its own: in its own transaction, or inside none (reads).
+        void run_alone(AsyncOp& op, const std::size_t* replayed_shard)
+        {
+            op.error = nullptr;
+            op.result = false;
+            try
+            {
+                if (op.kind == AsyncKind::incr)
+                {
+                    auto& s = shard(shard_index(op.key));
+                    s.begin();
+                    try
+                    {
+                        run(op, s);
+                        s.commit();
+                    }
+                    catch (...)
+                    {
+                        if (s.in_transaction())
+                            s.rollback();
+                        throw;
+                    }
+                }
+                else
+                    run(op, shard(op.many ? 0 : shard_index(op.key)));
+            }
+            catch (...)
+            {
+                op.error = std::current_exception();
+                if (replayed_shard && is_busy(op.error))
+                {
+                    // Waiting the busy timeout again for each operation would take forever.
+                    shards_[*replayed_shard].mode = Mode::failed;
+                    shards_[*replayed_shard].error = op.error;
+                }
+            }
+        }
+
+        /// The engine call of `op` on `s` (the shard of its key; multi-key operations go
+        /// through the whole store, which routes each key).
+        void run(AsyncOp& op, Shard& s)
+        {
+            const auto into = [&op](std::size_t n)
+            {
+                op.value = Buffer(n);
+                return op.value.data();
+            };
+            switch (op.kind)
+            {
+                case AsyncKind::get: op.result = s.get_into(op.key, into); break;
+                case AsyncKind::peek: op.result = s.peek_into(op.key, into); break;
+                case AsyncKind::has: op.result = s.exists(op.key); break;
+                case AsyncKind::pop: op.result = s.pop_into(op.key, into); break;
+                case AsyncKind::del: op.result = s.del(op.key); break;
+                case AsyncKind::set: s.set_bytes(op.key, op.value.span(), op.options()); break;
+                case AsyncKind::add: op.result = s.add_bytes(op.key, op.value.span(), op.options()); break;
+                case AsyncKind::incr:
+                {
+                    std::optional<Buffer> current;
+                    s.peek_into(op.key,
+                                [&](std::size_t n)
+                                {
+                                    current.emplace(n);
+                                    return current->data();
+                                });
+                    const bool found = current.has_value();
+                    const auto next = q_.ask_js(op.seq, std::move(current));
+                    if (!next)
+                        break; // the JavaScript side failed the operation and holds its error
+                    if (!found || !s.update_bytes(op.key, next->span()))
+                        s.set_bytes(op.key, next->span());
+                    break;
+                }
+                case AsyncKind::get_many:
+                {
+                    auto& many = *op.many;
+                    many.values.assign(many.keys.size(), Buffer {});
+                    many.found.assign(many.keys.size(), 0);
+                    for (std::size_t k = 0; k < many.keys.size(); ++k)
+                    {
+                        auto& out = many.values[k];
+                        many.found[k] = q_.store_.get_into(many.keys[k],
+                                                           [&out](std::size_t n)
+                                                           {
+                                                               out = Buffer(n);
+                                                               return out.data();
+                                                           });
+                    }
+                    break;
+                }
+                case AsyncKind::set_many:
+                {
+                    std::vector<Entry> entries;
+                    entries.reserve(op.many->keys.size());
+                    const auto options = op.options();
+                    for (std::size_t k = 0; k < op.many->keys.size(); ++k)
+                        entries.push_back({ op.many->keys[k], op.many->values[k].span(), options });
+                    q_.store_.set_many(entries);
+                    break;
+                }
+            }
+        }
+
+        AsyncQueue& q_;
+        std::vector<ShardTx> shards_;
+    };
+
+    S& store_;
+    std::thread worker_;
+    napi_threadsafe_function tsfn_ = nullptr;
+    Napi::Reference<Napi::Object> owner_;
+    Napi::FunctionReference settle_, step_fn_;
+
+    // Main thread only.
+    bool started_ = false;
+    bool busy_ = false;
+    bool hold_ = false;
+    std::uint64_t issued_ = 0;  // operations pushed
+    std::uint64_t settled_ = 0; // operations handed to settle()
+    std::vector<AsyncOp> held_;
+
+    // Shared with the worker, under mutex_.
+    std::mutex mutex_;
+    std::condition_variable work_cv_, idle_cv_, step_cv_;
+    std::vector<AsyncOp> queue_;     // handed over, not yet taken
+    std::vector<AsyncOp> completed_; // executed, not yet settled
+    std::uint64_t handed_ = 0, taken_ = 0, flush_seq_ = 0;
+    std::atomic<std::uint64_t> executed_ { 0 };
+    bool worker_waiting_ = false, stopping_ = false, no_js_ = false, notified_ = false;
+    Step step_;
+};
+
+} // namespace sciqlop_cache::binding

@@ -1,0 +1,225 @@
+/**
+ * The JavaScript half of a store's asynchronous operations (`getAsync`, `setAsync`, ...);
+ * the native half is binding/async_queue.hpp, whose comment has the whole design.
+ *
+ * - Each operation is queued natively in call order (its arguments copied there), and one
+ *   record per operation waits here, in the same order, for its outcome. The native worker
+ *   commits the writes of an event-loop turn together: `asyncFlush()` runs from a microtask
+ *   queued by the turn's first operation, and tells it the turn is over.
+ * - Outcomes come back in call order through `settle(count, results?, errors?)`, after the
+ *   commit; values are deserialized here, on the calling thread.
+ * - Errors keep the caller's stack: every operation creates its error object at the call
+ *   site (the stack captured then, starting at the caller's line), and a failure only fills
+ *   in its message and code. This costs a stack capture per call, the price of errors that
+ *   say where they come from.
+ * - `incrAsync` reads, adds and writes inside the worker's transaction; the adding goes
+ *   through the serializer, so the worker asks `step(seq, bytes?)` for the bytes to write.
+ */
+import { SciqlopCacheError } from './errors';
+import type { NativeStore } from './native';
+import type { Serializer } from './serializers';
+import { describe } from './validate';
+
+/** Operation kinds: how a record turns its native result into the promised value. */
+export const GET = 0;
+export const HAS = 1; // has, delete, add: a boolean
+export const POP = 2;
+export const SET = 3; // set, setMany: undefined
+export const INCR = 4;
+export const GET_MANY = 5;
+
+interface PendingOp {
+  kind: number;
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+  /** The error the promise rejects with, created at the call site. */
+  site: SciqlopCacheError;
+  /** GET/POP: the default value; INCR: the counter's key, delta and default. */
+  arg: unknown;
+  /** INCR: the outcome of the last step (the one whose write committed). */
+  result?: number;
+  failure?: unknown;
+}
+
+interface IncrArg {
+  key: string;
+  delta: number;
+  defaultValue: number;
+}
+
+/**
+ * A SciqlopCacheError whose stack starts at the caller of `api` (the public method called).
+ * Its message and code are filled in if the operation fails.
+ */
+export function callSite(api: Function): SciqlopCacheError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0; // the constructor's own capture would be thrown away
+  const site = new SciqlopCacheError('', '');
+  Error.stackTraceLimit = limit;
+  Error.captureStackTrace(site, api);
+  return site;
+}
+
+/** Fills the call-site error with a native error's message, code and details. */
+export function fillSite(site: SciqlopCacheError, error: unknown): unknown {
+  if (error === null || typeof error !== 'object' || typeof (error as { code?: unknown }).code !== 'string') return error;
+  const from = error as SciqlopCacheError;
+  const to = site as { -readonly [K in keyof SciqlopCacheError]: SciqlopCacheError[K] };
+  to.message = from.message;
+  to.code = from.code;
+  if (from.sqliteCode !== undefined) to.sqliteCode = from.sqliteCode;
+  if (from.sqliteExtendedCode !== undefined) to.sqliteExtendedCode = from.sqliteExtendedCode;
+  if (from.errno !== undefined) to.errno = from.errno;
+  return site;
+}
+
+/**
+ * The rejection for an error thrown synchronously while preparing an operation: native
+ * errors fill the call-site error; our TypeErrors and RangeErrors get a stack starting at the
+ * caller; an error from the serializer is kept as it is (its stack shows where it failed).
+ */
+export function rejectAt(site: SciqlopCacheError, error: unknown, api: Function, fromSerializer = false): Promise<never> {
+  if (!fromSerializer) {
+    if (error instanceof TypeError || error instanceof RangeError) Error.captureStackTrace(error, api);
+    else error = fillSite(site, error);
+  }
+  return Promise.reject(error);
+}
+
+export class AsyncOps<V> {
+  readonly #native: NativeStore;
+  readonly #serializer: Serializer<V>;
+  /** Records of the unsettled operations from index #head on, in call order. */
+  #records: Array<PendingOp | undefined> = [];
+  #head = 0;
+  /** Operations settled so far: the sequence number of records[#head]. */
+  #settled = 0;
+  #started = false;
+  #flushQueued = false;
+
+  constructor(native: NativeStore, serializer: Serializer<V>) {
+    this.#native = native;
+    this.#serializer = serializer;
+  }
+
+  /** The native store, started for asynchronous operations. */
+  get native(): NativeStore {
+    if (!this.#started) {
+      this.#native.asyncStart(this.#settle, this.#step);
+      this.#started = true;
+    }
+    return this.#native;
+  }
+
+  /** Registers the operation just queued natively; returns its promise. */
+  track<T>(kind: number, site: SciqlopCacheError, arg?: unknown): Promise<T> {
+    let resolve!: (value: unknown) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res as (value: unknown) => void;
+      reject = rej;
+    });
+    this.#records.push({ kind, resolve, reject, site, arg });
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+    return promise;
+  }
+
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    this.#native.asyncFlush();
+  };
+
+  readonly #settle = (count: number, results: unknown[] | undefined, errors: unknown[] | undefined): void => {
+    const records = this.#records;
+    let head = this.#head;
+    for (let i = 0; i < count; i++, head++) {
+      const record = records[head]!;
+      records[head] = undefined;
+      const error = errors?.[i];
+      if (error !== undefined) {
+        record.reject(fillSite(record.site, error));
+        continue;
+      }
+      try {
+        record.resolve(this.#finish(record, results?.[i]));
+      } catch (failure) {
+        record.reject(failure);
+      }
+    }
+    this.#settled += count;
+    if (head === records.length) {
+      records.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > records.length) {
+      records.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+  };
+
+  #finish(record: PendingOp, result: unknown): unknown {
+    switch (record.kind) {
+      case GET:
+      case POP:
+        return result === undefined ? record.arg : this.#serializer.deserialize(result as Buffer);
+      case HAS:
+        return result;
+      case INCR:
+        if (record.failure !== undefined) throw record.failure;
+        return record.result;
+      case GET_MANY: {
+        const buffers = result as Array<Buffer | undefined>; // holes for the missing keys
+        const values = new Array<unknown>(buffers.length);
+        for (let i = 0; i < buffers.length; i++) {
+          const bytes = buffers[i];
+          values[i] = bytes === undefined ? undefined : this.#serializer.deserialize(bytes);
+        }
+        return values;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * incrAsync's read-modify-write, called while the worker holds the transaction: the new
+   * bytes for the counter whose current bytes are given (undefined when absent), or
+   * undefined when the operation fails (the failure is kept for its promise).
+   */
+  readonly #step = (seq: number, bytes: Buffer | undefined): Uint8Array | undefined => {
+    const record = this.#records[this.#head + (seq - this.#settled)];
+    if (record === undefined) return undefined;
+    const { key, delta, defaultValue } = record.arg as IncrArg;
+    try {
+      let current = defaultValue;
+      if (bytes !== undefined) {
+        const stored: unknown = this.#serializer.deserialize(bytes);
+        if (typeof stored !== 'number' || !Number.isSafeInteger(stored)) {
+          throw fillSite(record.site, {
+            message: `Expected an integer as the value of ${JSON.stringify(key)} for incr/decr but found ${describe(stored)}`,
+            code: 'NOT_A_NUMBER',
+          });
+        }
+        current = stored;
+      }
+      const result = current + delta;
+      if (!Number.isSafeInteger(result)) {
+        const error = new RangeError(
+          `Expected incr/decr of ${JSON.stringify(key)} to stay within Number.MAX_SAFE_INTEGER but ${current} + ${delta} = ${result}`,
+        );
+        error.stack = `RangeError: ${error.message}\n${(record.site.stack ?? '').split('\n').slice(1).join('\n')}`;
+        throw error;
+      }
+      const encoded = this.#serializer.serialize(result as V);
+      record.result = result;
+      record.failure = undefined;
+      return encoded;
+    } catch (failure) {
+      record.failure = failure;
+      return undefined;
+    }
+  };
+}
