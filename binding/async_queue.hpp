@@ -43,6 +43,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <atomic>
 #include <chrono>
@@ -147,10 +148,17 @@ class AsyncQueue
 
 public:
     /// Tuning of the worker's sessions (one transaction per shard each); see the file comment.
-    static constexpr auto idle_commit = std::chrono::milliseconds(2);
+    /// A session commits when its turn is flushed, or after this long without a new operation
+    /// (JavaScript busy with something else within the same turn)...
+    static constexpr auto idle_commit = std::chrono::milliseconds(5);
+    /// ...or after this long or this many value bytes, whatever JavaScript does.
     static constexpr auto max_session = std::chrono::milliseconds(100);
     static constexpr std::size_t max_session_bytes = std::size_t { 64 } << 20;
-    static constexpr auto poll_interval = std::chrono::microseconds(100);
+    /// Before its turn ends, queued operations are taken by chunks of at least this many, or
+    /// once the first has waited `chunk_wait`: large chunks make set_many efficient.
+    static constexpr std::size_t min_chunk = 4096;
+    static constexpr auto chunk_wait = std::chrono::milliseconds(5);
+    static constexpr auto poll_interval = std::chrono::microseconds(200);
 
     explicit AsyncQueue(S& store) : store_(store) { }
     ~AsyncQueue() { stop_worker(); }
@@ -581,34 +589,45 @@ private:
                 continue;
             }
             Session session(*this);
+            const double cpu0 = [] { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }();
             const auto started = Clock::now();
-            auto last_work = started;
+            auto last_change = started; // when the queue last grew or was drained
+            auto chunk_since = started; // when the queued chunk started to wait
+            std::size_t last_size = 0;
             while (true)
             {
-                if (!queue_.empty())
+                const auto now = Clock::now();
+                if (queue_.size() != last_size)
+                {
+                    if (last_size == 0)
+                        chunk_since = now;
+                    last_size = queue_.size();
+                    last_change = now;
+                }
+                const bool flushed = flush_seq_ >= handed_;
+                if (!queue_.empty()
+                    && (flushed || stopping_ || no_js_ || queue_.size() >= min_chunk || now - chunk_since >= chunk_wait))
                 {
                     auto batch = std::exchange(queue_, {});
                     taken_ += batch.size();
                     l.unlock();
                     session.execute(std::move(batch));
                     l.lock();
-                    last_work = Clock::now();
+                    last_size = 0;
+                    last_change = Clock::now();
+                    continue;
                 }
-                const auto now = Clock::now();
                 if (stopping_ || no_js_ || now - started >= max_session || session.bytes >= max_session_bytes)
                     break;
-                if (queue_.empty())
-                {
-                    if (flush_seq_ >= taken_ || now - last_work >= idle_commit)
-                        break;
-                    work_cv_.wait_for(l, poll_interval);
-                }
+                if (queue_.empty() && (flushed || now - last_change >= idle_commit))
+                    break;
+                work_cv_.wait_for(l, poll_interval);
             }
             l.unlock();
             const auto t_exec = Clock::now();
             session.finish();
             if (std::getenv("SQC_DEBUG"))
-                std::fprintf(stderr, "session: %zu ops, %d chunks, exec %.1f ms, commit %.1f ms\n", session.ops.size(), session.chunks,
+                std::fprintf(stderr, "session: %zu ops, %d chunks, cpu %.1f ms, exec %.1f ms, commit %.1f ms\n", session.ops.size(), session.chunks, [] { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }() - cpu0,
                              std::chrono::duration<double, std::milli>(t_exec - started).count(),
                              std::chrono::duration<double, std::milli>(Clock::now() - t_exec).count());
             l.lock();
@@ -775,6 +794,10 @@ private:
         /// An operation failed inside the shard's transaction: roll it back and replay what it held.
         void recover(std::size_t k)
         {
+            if (std::getenv("SQC_DEBUG"))
+            {
+                try { throw; } catch (const std::exception& e) { std::fprintf(stderr, "recover: %s\n", e.what()); } catch (...) {}
+            }
             try
             {
                 shard(k).rollback();
