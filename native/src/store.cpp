@@ -379,21 +379,27 @@ struct Store<Policy>::Impl
 
     /// Binds an entry to the parameters of schema::upsert/add, shifted by `base` (for the
     /// rows after the first of schema::upsert_rows).
+    /// Binds (path, value, size) from parameter `first` on: the value inline, or its file's path.
+    static void bind_value(Statement& s, int first, std::span<const std::byte> value, const std::string& path)
+    {
+        if (path.empty())
+        {
+            s.bind_null(first);
+            s.bind_blob(first + 1, value);
+        }
+        else
+        {
+            s.bind(first, std::string_view(path));
+            s.bind_null(first + 1);
+        }
+        s.bind(first + 2, static_cast<std::int64_t>(value.size()));
+    }
+
     void bind_entry(Statement& s, std::string_view key, std::span<const std::byte> value, const std::string& path,
                     const SetOptions& o, double now, int base = 0)
     {
         s.bind(base + 1, key);
-        if (path.empty())
-        {
-            s.bind_null(base + 2);
-            s.bind_blob(base + 3, value);
-        }
-        else
-        {
-            s.bind(base + 2, std::string_view(path));
-            s.bind_null(base + 3);
-        }
-        s.bind(base + 4, static_cast<std::int64_t>(value.size()));
+        bind_value(s, base + 2, value, path);
         if constexpr (Policy::expiration)
         {
             s.bind(base + 5, o.expire ? std::optional<double>(now + *o.expire) : std::nullopt);
@@ -483,22 +489,16 @@ struct Store<Policy>::Impl
             adopt_file(p);
     }
 
-    /// Runs `statement` for an entry; returns whether a row changed. The value file, if any,
-    /// is removed again when the row does not take it.
-    bool write_entry(const char* statement, std::string_view key, std::span<const std::byte> value,
-                     const SetOptions& o)
+    /// Writes a large value's file outside the lock, then runs `write_row(path)` under it; the
+    /// file is kept only when a row took it (and forgotten again if the transaction rolls back).
+    template <class F>
+    bool write_with_value(std::span<const std::byte> value, F&& write_row)
     {
-        if constexpr (Policy::expiration)
-            check_expire(o.expire);
         const auto path = prepare_value(value);
         try
         {
             auto l = lock();
-            auto& s = db.cached(statement);
-            ResetOnExit r { s };
-            bind_entry(s, key, value, path, o, unix_now());
-            s.step();
-            const bool changed = db.changes() > 0;
+            const bool changed = write_row(path);
             if (changed)
                 adopt_file(path);
             else if (!path.empty())
@@ -513,42 +513,38 @@ struct Store<Policy>::Impl
         }
     }
 
+    /// Runs `statement` (upsert or add) for an entry; returns whether a row changed.
+    bool write_entry(const char* statement, std::string_view key, std::span<const std::byte> value,
+                     const SetOptions& o)
+    {
+        if constexpr (Policy::expiration)
+            check_expire(o.expire);
+        return write_with_value(value,
+                                [&](const std::string& path)
+                                {
+                                    auto& s = db.cached(statement);
+                                    ResetOnExit r { s };
+                                    bind_entry(s, key, value, path, o, unix_now());
+                                    s.step();
+                                    return db.changes() > 0;
+                                });
+    }
+
+    /// Replaces the value of a live entry, keeping its expiry and tag.
     bool update_entry(std::string_view key, std::span<const std::byte> value)
     {
-        const auto path = prepare_value(value);
-        try
-        {
-            auto l = lock();
-            auto& s = db.cached(schema::update);
-            ResetOnExit r { s };
-            s.bind(1, key);
-            if (path.empty())
-            {
-                s.bind_null(2);
-                s.bind_blob(3, value);
-            }
-            else
-            {
-                s.bind(2, std::string_view(path));
-                s.bind_null(3);
-            }
-            s.bind(4, static_cast<std::int64_t>(value.size()));
-            if constexpr (Policy::expiration)
-                s.bind(5, unix_now());
-            s.step();
-            const bool changed = db.changes() > 0;
-            if (changed)
-                adopt_file(path);
-            else if (!path.empty())
-                files.remove(path);
-            return changed;
-        }
-        catch (...)
-        {
-            if (!path.empty())
-                files.remove(path);
-            throw;
-        }
+        return write_with_value(value,
+                                [&](const std::string& path)
+                                {
+                                    auto& s = db.cached(schema::update);
+                                    ResetOnExit r { s };
+                                    s.bind(1, key);
+                                    bind_value(s, 2, value, path);
+                                    if constexpr (Policy::expiration)
+                                        s.bind(5, unix_now());
+                                    s.step();
+                                    return db.changes() > 0;
+                                });
     }
 
     // ---- reads ---------------------------------------------------------------------------
