@@ -2,13 +2,16 @@
 /**
  * Peer: better-sqlite3 used as the minimal hand-written cache, the raw-SQLite bound from
  * JavaScript: one WITHOUT ROWID table, WAL, synchronous=NORMAL, prepared statements, values
- * read with pluck() (a Buffer, no row object), db.transaction() for batches.
+ * read with pluck() (a Buffer, no row object), db.transaction() for batches. Two processes
+ * share the file through SQLite's locking (better-sqlite3's default busy timeout, 5 s).
  */
 const path = require('node:path');
 const Database = require('better-sqlite3');
 
 module.exports = {
   name: 'better-sqlite3',
+  sync: true,
+  multiProcess: true,
   describe() {
     const version = require('better-sqlite3/package.json').version;
     const db = new Database(':memory:');

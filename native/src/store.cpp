@@ -152,7 +152,10 @@ struct Store<Policy>::Impl
             }
         }
         c.exec(options.durability == Durability::power ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-        c.exec("PRAGMA journal_size_limit=8388608; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;"
+        // temp_store stays at its default: statement journals (opened by every write inside a
+        // transaction, because of the counter triggers) then buffer 64 KiB in memory in one
+        // chunk instead of 1 KiB chunks, about a fifth of a batched set's instructions.
+        c.exec("PRAGMA journal_size_limit=8388608; PRAGMA foreign_keys=OFF;"
                "PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456");
     }
 
@@ -445,8 +448,7 @@ struct Store<Policy>::Impl
                 paths[i] = prepare_value(entries[order[i]].value);
             l = lock();
             const double now = unix_now();
-            atomically(
-                [&]
+            const auto write_rows = [&]
                 {
                     std::size_t i = 0;
                     if (kept >= set_many_rows)
@@ -474,7 +476,15 @@ struct Store<Policy>::Impl
                         s.step();
                     }
                     return 0;
-                });
+                };
+            // Inside an open transaction, no savepoint: while one is open, every statement
+            // after it pays for the pages journaled since (an open savepoint made 100,000
+            // single-row upserts take 36 s instead of 0.3 s), so the caller's rollback is
+            // what undoes a failed set_many there.
+            if (depth > 0)
+                write_rows();
+            else
+                atomically(write_rows);
         }
         catch (...)
         {

@@ -142,6 +142,14 @@ TEST_SUITE("set_many")
         CHECK(value_files(t.path()).empty());
         CHECK(to_string(cache.get("kept")) == "before");
 
+        // Inside a transaction, a failing set_many leaves the transaction to roll back.
+        cache.begin();
+        cache.set("in-tx", std::string("x"));
+        CHECK_ERROR_CODE(cache.set_many(bad), "INVALID_ARGUMENT");
+        CHECK(cache.in_transaction());
+        cache.rollback();
+        CHECK_FALSE(cache.exists("in-tx"));
+
         // Inside a transaction that commits: all of it.
         cache.begin();
         cache.set_many(batch.entries);

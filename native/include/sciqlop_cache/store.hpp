@@ -96,10 +96,12 @@ public:
     /// Replaces the value of a live entry, keeping its expiry and tag; false when absent.
     bool update_bytes(std::string_view key, std::span<const std::byte> value);
 
-    /// set_bytes() of every entry, in one transaction (a savepoint inside an open one): all of
-    /// them or none. The result is that of the calls in order (a key given twice keeps its last
-    /// value), but faster than the calls: rows are written in key order, many per statement,
-    /// which is how a batch of writes (the binding's asynchronous writer) reaches the disk.
+    /// set_bytes() of every entry, in one transaction: all of them or none. The result is that
+    /// of the calls in order (a key given twice keeps its last value), but faster than the
+    /// calls: rows are written in key order, many per statement, which is how a batch of
+    /// writes (the binding's asynchronous writer) reaches the disk. Inside an open transaction
+    /// it joins that transaction without a savepoint (an open savepoint slows down every later
+    /// statement of the transaction): after a failure there, roll the transaction back.
     void set_many(std::span<const Entry> entries);
 
     template <ByteRange V>
