@@ -24,8 +24,13 @@ namespace
         }
     };
 
+    /// A random 128-bit id in hex. Its first four digits name the folders (ab/cd); they are
+    /// kept for `files_per_folder` consecutive ids of a thread so that most writes land in a
+    /// folder that already exists: creating two folders per value file would cost more than
+    /// writing a megabyte into it.
     std::string random_hex32()
     {
+        static constexpr unsigned files_per_folder = 1024;
         thread_local std::mt19937_64 rng { []
                                            {
                                                std::random_device rd;
@@ -33,6 +38,13 @@ namespace
                                                                    static_cast<unsigned>(::getpid()) };
                                                return std::mt19937_64(seq);
                                            }() };
+        thread_local std::uint64_t folder_bits = rng();
+        thread_local unsigned used = 0;
+        if (++used > files_per_folder)
+        {
+            folder_bits = rng();
+            used = 1;
+        }
         static constexpr char digits[] = "0123456789abcdef";
         std::string out(32, '0');
         for (int half = 0; half < 2; ++half)
@@ -41,6 +53,8 @@ namespace
             for (int i = 0; i < 16; ++i, v >>= 4)
                 out[static_cast<std::size_t>(half * 16 + i)] = digits[v & 0xf];
         }
+        for (int i = 0; i < 4; ++i)
+            out[static_cast<std::size_t>(i)] = digits[(folder_bits >> (4 * i)) & 0xf];
         return out;
     }
 
