@@ -63,6 +63,11 @@ function summarize(samplesNs) {
   const us = (ns) => ns / 1000;
   return {
     n: sorted.length,
+    min: us(sorted[0]),
+    p25: us(percentile(sorted, 25)),
+    p75: us(percentile(sorted, 75)),
+    p90: us(percentile(sorted, 90)),
+    max: us(sorted[sorted.length - 1]),
     p50: us(percentile(sorted, 50)),
     p99: us(percentile(sorted, 99)),
     p999: us(percentile(sorted, 99.9)),
@@ -70,4 +75,15 @@ function summarize(samplesNs) {
   };
 }
 
-module.exports = { makeRng, randomIndices, keyOf, VALUE_BYTES, stampedValues, percentile, summarize };
+/** The version of an installed package, even one whose `exports` hide its package.json. */
+function versionOf(name) {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  for (const dir of require.resolve.paths(name) ?? []) {
+    const file = path.join(dir, name, 'package.json');
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')).version;
+  }
+  throw new Error(`${name} is not installed`);
+}
+
+module.exports = { versionOf, makeRng, randomIndices, keyOf, VALUE_BYTES, stampedValues, percentile, summarize };

@@ -5,7 +5,7 @@
  *   node bench/trial.js '<json spec>'
  *
  * spec: { peer, workload, size, ops, warmup, seed, dir, valueBytes?, phases?, peerOptions?,
- *         allowMisses?, batches?, minBatches?, concurrency?, writer?, startAt? }
+ *         allowMisses?, batches?, minBatches?, warmBatches?, concurrency?, writer?, barrier? }
  *
  * workload:
  *   scaling | value-size | lru   fill `size` entries untimed, warm up untimed, then time each
@@ -14,7 +14,7 @@
  *   async                        `ops` calls of the peer's async API, `concurrency` in flight
  *   fill                         fill only (the store the two-writer trials share)
  *   writer                       one of the processes writing one store: timed sets from
- *                                `startAt` (epoch ms, the same for every writer)
+ *                                one instant (the barrier directory spec.barrier)
  *
  * Every call is timed alone with process.hrtime.bigint(); a peer whose API is asynchronous
  * (peer.sync false) is awaited call by call. Keys and values (each write a distinct value, see
@@ -144,7 +144,7 @@ async function batch(store) {
   const result = { fillNsPerOp: await fill(store, size), series: [] };
   for (const b of batches) {
     const count = Math.max(minBatches, Math.ceil(ops / b));
-    const warmCount = Math.max(2, Math.ceil(count / 10));
+    const warmCount = spec.warmBatches ?? Math.max(2, Math.ceil(count / 10));
     const warm = keysFor(randomIndices(warmCount * b, size, seed + 200 + b));
     const warmValues = nextValues(warm.length);
     for (let j = 0; j < warmCount; j++) await store.setMany(warm, warmValues, j * b, b);
@@ -201,22 +201,39 @@ async function asyncThroughput(store) {
 
 const epochMs = () => performance.timeOrigin + performance.now();
 
-/** One of the processes writing one (already filled) store, from spec.startAt on. */
+/**
+ * Start barrier of the writers (a directory beside the store): each writer, once warmed up,
+ * creates ready-<w>; run.js then writes `go` holding the start instant (epoch ms).
+ */
+function awaitStart(barrier, w) {
+  const fs = require('node:fs');
+  fs.writeFileSync(path.join(barrier, `ready-${w}`), '');
+  const go = path.join(barrier, 'go');
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (!fs.existsSync(go)) Atomics.wait(sleeper, 0, 0, 1);
+  const startAt = Number(fs.readFileSync(go, 'utf8'));
+  while (epochMs() < startAt - 2) Atomics.wait(sleeper, 0, 0, 1);
+  while (epochMs() < startAt);
+  return startAt;
+}
+
+/** One of the processes writing one (already filled) store, all starting at the same instant. */
 async function writer(store) {
-  const { size, ops, warmup, seed, writer: w, startAt } = spec;
+  const { size, ops, warmup, seed, writer: w } = spec;
   const warm = keysFor(randomIndices(warmup, size, seed + 500 + w));
   await PHASES.set(store, warm, new Float64Array(warmup));
   const keys = keysFor(randomIndices(ops, size, seed + 600 + w));
   const values = stampedValues(base, (++phase + 10 * (w + 1)) * PHASE_STAMP, ops);
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  while (epochMs() < startAt - 2) Atomics.wait(sleeper, 0, 0, 1);
-  while (epochMs() < startAt);
+  const startAt = awaitStart(spec.barrier, w);
   const out = new Float64Array(ops);
   await timeEach(ops, (i) => store.set(keys[i], values[i]), () => {}, out);
-  return { endMs: epochMs(), series: [{ op: 'set', batch: 1, samples: Array.from(out, Math.round) }] };
+  return { startAt, endMs: epochMs(), series: [{ op: 'set', batch: 1, samples: Array.from(out, Math.round) }] };
 }
 
 async function main() {
+  // A live handle, as any real application has: node-persist leaves writes queued behind an
+  // unref()'d interval timer when several are in flight, and Node would exit under them.
+  const keepAlive = setInterval(() => {}, 60_000);
   const store = await peer.open(spec.dir, spec.peerOptions);
   let result;
   try {
@@ -227,6 +244,7 @@ async function main() {
     else result = await perOperation(store);
   } finally {
     await store.close();
+    clearInterval(keepAlive);
   }
   process.stdout.write(JSON.stringify({ peer: peer.name, workload: spec.workload, size: spec.size, ...result }));
 }

@@ -14,7 +14,8 @@
 //   no operation came for `idle_commit`, or after `max_session` (so the write lock of the
 //   database is never held for long). The writes of one turn thus share one commit, and the
 //   worker starts on them before the turn ends. Consecutive sets go through the engine's
-//   set_many (key order, many rows per statement).
+//   set_many (key order, many rows per statement). The execution itself, with the failure
+//   handling below, is async_session.hpp.
 // - A dedicated thread rather than libuv's pool: a write waiting for another process's lock
 //   (up to the busy timeout) never holds one of the four pool threads that fs, dns, crypto
 //   and zlib share, and a transaction can span several queue drains.
@@ -27,24 +28,28 @@
 //   read by the worker are copied there into ordinary Node Buffers (Buffer::Copy: no
 //   external buffers). No napi_env is touched off the main thread.
 // - incrAsync's read-modify-write goes through the JavaScript serializer: the worker reads
-//   the current bytes inside its transaction and asks the main thread for the new bytes
-//   (a "step"), which the next event-loop turn, or a synchronous call waiting in drain(),
-//   answers.
+//   the current bytes and asks the main thread for the new bytes (a "step", answered by the
+//   next event-loop turn or by a synchronous call waiting in drain()), then writes them if
+//   the value did not change meanwhile (compare and set; no lock is held while JavaScript
+//   computes).
 // - Lifetime. While operations are pending, the store's JavaScript object and the event
 //   loop are kept alive (so an awaited operation of a dropped store still settles); when
 //   idle, neither is. close() waits for every pending operation and settles them; a worker
 //   or process teardown stops the thread after running what is queued (their promises can
 //   no longer settle).
+#include "async_session.hpp"
 #include "errors.hpp"
 
 #include <sciqlop_cache/sciqlop_cache.hpp>
 
 #include <napi.h>
 
+#ifdef __linux__
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
-#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -62,88 +67,9 @@
 namespace sciqlop_cache::binding
 {
 
-enum class AsyncKind : std::uint8_t
-{
-    get,
-    peek, // a get not counted in stats (memoize's second look-up under its lock)
-    has,
-    pop,
-    del,
-    set,
-    add,
-    incr,
-    get_many,
-    set_many,
-};
-
-/// One asynchronous operation with its arguments copied out of JavaScript, and its outcome.
-struct AsyncOp
-{
-    struct Many
-    {
-        std::vector<std::string> keys;
-        std::vector<Buffer> values; // set_many: to write; get_many: read (found[i] tells)
-        std::vector<char> found;
-    };
-
-    AsyncKind kind = AsyncKind::get;
-    bool result = false; // get/peek/pop: found; has/add/del: the answer
-    std::uint64_t seq = 0;
-    std::string key;
-    Buffer value; // set/add: to write; get/peek/pop: read
-    std::optional<double> expire;
-    std::optional<std::string> tag;
-    std::unique_ptr<Many> many;
-    std::exception_ptr error;
-
-    [[nodiscard]] bool writes() const noexcept
-    {
-        return kind != AsyncKind::get && kind != AsyncKind::peek && kind != AsyncKind::has
-            && kind != AsyncKind::get_many;
-    }
-    [[nodiscard]] SetOptions options() const
-    {
-        SetOptions o;
-        o.expire = expire;
-        if (tag)
-            o.tag = std::string_view(*tag);
-        return o;
-    }
-    [[nodiscard]] std::size_t bytes() const noexcept
-    {
-        std::size_t n = key.size() + value.size();
-        if (many)
-        {
-            for (const auto& v : many->values)
-                n += v.size();
-        }
-        return n;
-    }
-};
-
-/// The shards of a store as the worker sees them: a single store is its own only shard.
-template <class S>
-struct ShardsOf
-{
-    using Shard = S;
-    static std::size_t count(S&) noexcept { return 1; }
-    static std::size_t index(S&, std::string_view) noexcept { return 0; }
-    static S& at(S& s, std::size_t) noexcept { return s; }
-};
-template <class S>
-struct ShardsOf<Fanout<S>>
-{
-    using Shard = S;
-    static std::size_t count(Fanout<S>& f) noexcept { return f.shard_count(); }
-    static std::size_t index(Fanout<S>& f, std::string_view key) noexcept { return f.shard_index(key); }
-    static S& at(Fanout<S>& f, std::size_t i) { return f.shard(i); }
-};
-
 template <class S>
 class AsyncQueue
 {
-    using Shards = ShardsOf<S>;
-    using Shard = typename Shards::Shard;
     using Clock = std::chrono::steady_clock;
 
 public:
@@ -209,7 +135,7 @@ public:
         {
             std::lock_guard l(mutex_);
             queue_.push_back(std::move(op));
-            ++handed_;
+            handed_.fetch_add(1, std::memory_order_relaxed);
             wake = std::exchange(worker_waiting_, false);
         }
         if (wake)
@@ -217,14 +143,13 @@ public:
     }
 
     /// End of the JavaScript turn: the worker commits once it has executed what is queued.
+    /// Without the mutex: the main thread must never wait for a worker that holds it and was
+    /// descheduled (a missed wake-up only delays the commit by one poll interval).
     void flush()
     {
         if (!started_)
             return;
-        {
-            std::lock_guard l(mutex_);
-            flush_seq_ = handed_;
-        }
+        flush_seq_.store(handed_.load(std::memory_order_relaxed), std::memory_order_release);
         work_cv_.notify_one();
     }
 
@@ -240,8 +165,8 @@ public:
             std::lock_guard l(mutex_);
             for (auto& op : held_)
                 queue_.push_back(std::move(op));
-            handed_ += held_.size();
-            flush_seq_ = handed_;
+            handed_.fetch_add(held_.size(), std::memory_order_relaxed);
+            flush_seq_.store(handed_.load(std::memory_order_relaxed), std::memory_order_release);
             worker_waiting_ = false;
         }
         held_.clear();
@@ -350,7 +275,7 @@ private:
             completed_.push_back(std::move(op));
         }
         // They never reach the worker: count them as handed over and executed.
-        handed_ += held_.size();
+        handed_.fetch_add(held_.size(), std::memory_order_relaxed);
         taken_ += held_.size();
         executed_.fetch_add(held_.size(), std::memory_order_release);
         held_.clear();
@@ -576,6 +501,13 @@ private:
 
     void run()
     {
+#ifdef __linux__
+        // The worker must not take the CPU from the JavaScript thread when it is woken up
+        // (a flush, a new operation): SCHED_BATCH is the "not interactive" policy, exempt from
+        // wakeup preemption. Best effort; no privilege is needed.
+        sched_param batch {};
+        pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch);
+#endif
         std::unique_lock l(mutex_);
         while (true)
         {
@@ -588,8 +520,8 @@ private:
                 worker_waiting_ = false;
                 continue;
             }
-            Session session(*this);
-            const double cpu0 = [] { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }();
+            AsyncSession<S> session(store_, [this](std::uint64_t seq, std::optional<Buffer> current)
+                                    { return ask_js(seq, std::move(current)); });
             const auto started = Clock::now();
             auto last_change = started; // when the queue last grew or was drained
             auto chunk_since = started; // when the queued chunk started to wait
@@ -604,9 +536,11 @@ private:
                     last_size = queue_.size();
                     last_change = now;
                 }
-                const bool flushed = flush_seq_ >= handed_;
+                const bool flushed
+                    = flush_seq_.load(std::memory_order_acquire) >= handed_.load(std::memory_order_relaxed);
                 if (!queue_.empty()
-                    && (flushed || stopping_ || no_js_ || queue_.size() >= min_chunk || now - chunk_since >= chunk_wait))
+                    && (flushed || stopping_ || no_js_ || queue_.size() >= min_chunk
+                        || now - chunk_since >= chunk_wait))
                 {
                     auto batch = std::exchange(queue_, {});
                     taken_ += batch.size();
@@ -624,12 +558,7 @@ private:
                 work_cv_.wait_for(l, poll_interval);
             }
             l.unlock();
-            const auto t_exec = Clock::now();
             session.finish();
-            if (std::getenv("SQC_DEBUG"))
-                std::fprintf(stderr, "session: %zu ops, %d chunks, cpu %.1f ms, exec %.1f ms, commit %.1f ms\n", session.ops.size(), session.chunks, [] { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }() - cpu0,
-                             std::chrono::duration<double, std::milli>(t_exec - started).count(),
-                             std::chrono::duration<double, std::milli>(Clock::now() - t_exec).count());
             l.lock();
             if (completed_.empty())
                 completed_ = std::move(session.ops);
@@ -658,7 +587,12 @@ private:
         step_.output.reset();
         notify_main_locked();
         idle_cv_.notify_all();
-        step_cv_.wait(l, [&] { return step_.state == StepState::answered || (no_js_ && step_.state != StepState::serving); });
+        step_cv_.wait(l,
+                      [&]
+                      {
+                          return step_.state == StepState::answered
+                              || (no_js_ && step_.state != StepState::serving);
+                      });
         if (step_.state != StepState::answered)
         {
             step_.state = StepState::none;
@@ -667,356 +601,6 @@ private:
         step_.state = StepState::none;
         return std::move(step_.output);
     }
-
-    /// The operations one worker pass executes, with one transaction per shard opened by the
-    /// first write on that shard and committed by finish().
-    class Session
-    {
-    public:
-        explicit Session(AsyncQueue& queue) : q_(queue), shards_(Shards::count(queue.store_)) { }
-
-        std::vector<AsyncOp> ops;
-        std::size_t bytes = 0;
-
-        int chunks = 0;
-        void execute(std::vector<AsyncOp>&& batch)
-        {
-            ++chunks;
-            const std::size_t first = ops.size();
-            if (ops.empty())
-                ops = std::move(batch);
-            else
-            {
-                for (auto& op : batch)
-                    ops.push_back(std::move(op));
-            }
-            for (std::size_t i = first; i < ops.size();)
-            {
-                bytes += ops[i].bytes();
-                if (ops[i].kind == AsyncKind::set)
-                {
-                    std::size_t end = i + 1;
-                    while (end < ops.size() && ops[end].kind == AsyncKind::set)
-                        bytes += ops[end++].bytes();
-                    run_sets(i, end);
-                    i = end;
-                    continue;
-                }
-                if (ops[i].kind == AsyncKind::get_many || ops[i].kind == AsyncKind::set_many)
-                    run_many(i);
-                else
-                    run_single(i);
-                ++i;
-            }
-        }
-
-        /// Commits each shard's transaction; a shard whose commit fails has its operations
-        /// replayed one by one.
-        void finish()
-        {
-            for (std::size_t k = 0; k < shards_.size(); ++k)
-            {
-                auto& tx = shards_[k];
-                if (tx.mode != Mode::open)
-                    continue;
-                try
-                {
-                    shard(k).commit();
-                    tx.mode = Mode::none;
-                    tx.ops.clear();
-                }
-                catch (...)
-                {
-                    // The engine rolled the transaction back.
-                    tx.mode = Mode::none;
-                    replay(k);
-                }
-            }
-        }
-
-    private:
-        enum class Mode
-        {
-            none,
-            open,
-            failed
-        };
-        struct ShardTx
-        {
-            Mode mode = Mode::none;
-            std::vector<std::size_t> ops; // done inside the open transaction, in order
-            std::exception_ptr error;     // Mode::failed: why the transaction could not begin
-        };
-
-        Shard& shard(std::size_t k) { return Shards::at(q_.store_, k); }
-        std::size_t shard_index(std::string_view key) { return Shards::index(q_.store_, key); }
-
-        static bool is_busy(const std::exception_ptr& e)
-        {
-            try
-            {
-                std::rethrow_exception(e);
-            }
-            catch (const error& err)
-            {
-                return err.code() == "SQLITE_BUSY" || err.code() == "CLOSED";
-            }
-            catch (...)
-            {
-                return false;
-            }
-        }
-
-        /// Opens the shard's transaction if needed; false (and the op failed) when it cannot.
-        bool ensure_open(std::size_t k, AsyncOp& op)
-        {
-            auto& tx = shards_[k];
-            if (tx.mode == Mode::open)
-                return true;
-            if (tx.mode == Mode::none)
-            {
-                try
-                {
-                    shard(k).begin();
-                    tx.mode = Mode::open;
-                    return true;
-                }
-                catch (...)
-                {
-                    tx.mode = Mode::failed;
-                    tx.error = std::current_exception();
-                }
-            }
-            op.error = tx.error;
-            return false;
-        }
-
-        /// An operation failed inside the shard's transaction: roll it back and replay what it held.
-        void recover(std::size_t k)
-        {
-            if (std::getenv("SQC_DEBUG"))
-            {
-                try { throw; } catch (const std::exception& e) { std::fprintf(stderr, "recover: %s\n", e.what()); } catch (...) {}
-            }
-            try
-            {
-                shard(k).rollback();
-            }
-            catch (...)
-            {
-            }
-            shards_[k].mode = Mode::none;
-            replay(k);
-        }
-
-        void replay(std::size_t k)
-        {
-            auto replayed = std::exchange(shards_[k].ops, {});
-            for (const auto i : replayed)
-                run_alone(ops[i], &k);
-        }
-
-        void run_single(std::size_t i)
-        {
-            auto& op = ops[i];
-            const auto k = shard_index(op.key);
-            auto& tx = shards_[k];
-            if (!op.writes() && tx.mode != Mode::open)
-            {
-                run_alone(op, nullptr);
-                return;
-            }
-            if (op.writes() && !ensure_open(k, op))
-                return;
-            tx.ops.push_back(i);
-            try
-            {
-                run(op, shard(k));
-            }
-            catch (...)
-            {
-                recover(k);
-            }
-        }
-
-        void run_sets(std::size_t begin, std::size_t end)
-        {
-            std::vector<std::vector<std::size_t>> per_shard(shards_.size());
-            for (std::size_t i = begin; i < end; ++i)
-                per_shard[shard_index(ops[i].key)].push_back(i);
-            std::vector<Entry> entries;
-            for (std::size_t k = 0; k < per_shard.size(); ++k)
-            {
-                const auto& group = per_shard[k];
-                if (group.empty())
-                    continue;
-                if (!ensure_open(k, ops[group.front()]))
-                {
-                    for (const auto i : group)
-                        ops[i].error = shards_[k].error;
-                    continue;
-                }
-                auto& tx = shards_[k];
-                tx.ops.insert(tx.ops.end(), group.begin(), group.end());
-                entries.clear();
-                for (const auto i : group)
-                    entries.push_back({ ops[i].key, ops[i].value.span(), ops[i].options() });
-                try
-                {
-                    shard(k).set_many(entries);
-                }
-                catch (...)
-                {
-                    recover(k);
-                }
-            }
-        }
-
-        void run_many(std::size_t i)
-        {
-            auto& op = ops[i];
-            auto& many = *op.many;
-            std::vector<std::size_t> touched;
-            for (const auto& key : many.keys)
-            {
-                const auto k = shard_index(key);
-                if (std::find(touched.begin(), touched.end(), k) == touched.end())
-                    touched.push_back(k);
-            }
-            if (op.kind == AsyncKind::set_many)
-            {
-                for (const auto k : touched)
-                {
-                    if (!ensure_open(k, op))
-                        return;
-                }
-            }
-            for (const auto k : touched)
-            {
-                if (shards_[k].mode == Mode::open)
-                    shards_[k].ops.push_back(i);
-            }
-            try
-            {
-                run(op, shard(0));
-            }
-            catch (...)
-            {
-                op.error = std::current_exception();
-                if (op.kind == AsyncKind::set_many)
-                {
-                    for (const auto k : touched)
-                        recover(k);
-                }
-            }
-        }
-
-        /// Runs `op` on its own: in its own transaction, or inside none (reads).
-        void run_alone(AsyncOp& op, const std::size_t* replayed_shard)
-        {
-            op.error = nullptr;
-            op.result = false;
-            try
-            {
-                if (op.kind == AsyncKind::incr)
-                {
-                    auto& s = shard(shard_index(op.key));
-                    s.begin();
-                    try
-                    {
-                        run(op, s);
-                        s.commit();
-                    }
-                    catch (...)
-                    {
-                        if (s.in_transaction())
-                            s.rollback();
-                        throw;
-                    }
-                }
-                else
-                    run(op, shard(op.many ? 0 : shard_index(op.key)));
-            }
-            catch (...)
-            {
-                op.error = std::current_exception();
-                if (replayed_shard && is_busy(op.error))
-                {
-                    // Waiting the busy timeout again for each operation would take forever.
-                    shards_[*replayed_shard].mode = Mode::failed;
-                    shards_[*replayed_shard].error = op.error;
-                }
-            }
-        }
-
-        /// The engine call of `op` on `s` (the shard of its key; multi-key operations go
-        /// through the whole store, which routes each key).
-        void run(AsyncOp& op, Shard& s)
-        {
-            const auto into = [&op](std::size_t n)
-            {
-                op.value = Buffer(n);
-                return op.value.data();
-            };
-            switch (op.kind)
-            {
-                case AsyncKind::get: op.result = s.get_into(op.key, into); break;
-                case AsyncKind::peek: op.result = s.peek_into(op.key, into); break;
-                case AsyncKind::has: op.result = s.exists(op.key); break;
-                case AsyncKind::pop: op.result = s.pop_into(op.key, into); break;
-                case AsyncKind::del: op.result = s.del(op.key); break;
-                case AsyncKind::set: s.set_bytes(op.key, op.value.span(), op.options()); break;
-                case AsyncKind::add: op.result = s.add_bytes(op.key, op.value.span(), op.options()); break;
-                case AsyncKind::incr:
-                {
-                    std::optional<Buffer> current;
-                    s.peek_into(op.key,
-                                [&](std::size_t n)
-                                {
-                                    current.emplace(n);
-                                    return current->data();
-                                });
-                    const bool found = current.has_value();
-                    const auto next = q_.ask_js(op.seq, std::move(current));
-                    if (!next)
-                        break; // the JavaScript side failed the operation and holds its error
-                    if (!found || !s.update_bytes(op.key, next->span()))
-                        s.set_bytes(op.key, next->span());
-                    break;
-                }
-                case AsyncKind::get_many:
-                {
-                    auto& many = *op.many;
-                    many.values.assign(many.keys.size(), Buffer {});
-                    many.found.assign(many.keys.size(), 0);
-                    for (std::size_t k = 0; k < many.keys.size(); ++k)
-                    {
-                        auto& out = many.values[k];
-                        many.found[k] = q_.store_.get_into(many.keys[k],
-                                                           [&out](std::size_t n)
-                                                           {
-                                                               out = Buffer(n);
-                                                               return out.data();
-                                                           });
-                    }
-                    break;
-                }
-                case AsyncKind::set_many:
-                {
-                    std::vector<Entry> entries;
-                    entries.reserve(op.many->keys.size());
-                    const auto options = op.options();
-                    for (std::size_t k = 0; k < op.many->keys.size(); ++k)
-                        entries.push_back({ op.many->keys[k], op.many->values[k].span(), options });
-                    q_.store_.set_many(entries);
-                    break;
-                }
-            }
-        }
-
-        AsyncQueue& q_;
-        std::vector<ShardTx> shards_;
-    };
 
     S& store_;
     std::thread worker_;
@@ -1037,7 +621,8 @@ private:
     std::condition_variable work_cv_, idle_cv_, step_cv_;
     std::vector<AsyncOp> queue_;     // handed over, not yet taken
     std::vector<AsyncOp> completed_; // executed, not yet settled
-    std::uint64_t handed_ = 0, taken_ = 0, flush_seq_ = 0;
+    std::uint64_t taken_ = 0;
+    std::atomic<std::uint64_t> handed_ { 0 }, flush_seq_ { 0 }; // written by the main thread
     std::atomic<std::uint64_t> executed_ { 0 };
     bool worker_waiting_ = false, stopping_ = false, no_js_ = false, notified_ = false;
     Step step_;

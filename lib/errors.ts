@@ -6,7 +6,9 @@
  * - the library's own: `CLOSED`, `LOCK_TIMEOUT`, `SERIALIZER_MISMATCH`, `UNKNOWN_SERIALIZER`
  *   (a store written with a serializer that is not built in, opened without one),
  *   `SHARD_COUNT_MISMATCH`, `NOT_A_DIRECTORY`, `NOT_A_NUMBER` (incr/decr of a non-integer),
- *   `INVALID_ARGUMENT`, `NOT_A_DISKCACHE` (migrate: a source that is not a diskcache directory);
+ *   `INVALID_ARGUMENT`, `NOT_A_DISKCACHE` (migrate: a source that is not a diskcache directory),
+ *   `REENTRANT_CALL` (a serializer used the store synchronously while it encoded the
+ *   result of incrAsync);
  * - `CORRUPT` for a damaged, truncated or foreign database, whichever way SQLite noticed it
  *   (`SQLITE_CORRUPT` or `SQLITE_NOTADB`, kept in `sqliteCode`);
  * - SQLite's primary result names for its other failures: `SQLITE_BUSY`, `SQLITE_FULL`, ...;

@@ -5,7 +5,8 @@
  */
 import * as v8 from 'node:v8';
 import { Packr } from 'msgpackr';
-import { expected } from './validate';
+import { SciqlopCacheError } from './errors';
+import { asTypeError, expected } from './validate';
 
 export interface Serializer<V = any> {
   /** Recorded in the store; two serializers with the same name must read each other's bytes. */
@@ -22,7 +23,13 @@ export interface Serializer<V = any> {
 export class V8Serializer implements Serializer<any> {
   readonly name = 'v8';
   serialize(value: any): Uint8Array {
-    return v8.serialize(value);
+    try {
+      return v8.serialize(value);
+    } catch (error) {
+      // V8 reports an uncloneable value (a function, a symbol, a WeakMap, a Promise...) with
+      // a plain Error: make it the TypeError a bad argument is everywhere else.
+      throw asTypeError(error, /could not be cloned\.?$/, 'a structured-cloneable value', value);
+    }
   }
   deserialize(bytes: Uint8Array): any {
     return v8.deserialize(bytes);
@@ -40,11 +47,31 @@ export class MsgpackSerializer implements Serializer<any> {
   readonly name = 'msgspec';
   readonly #packr = new Packr({ useRecords: false });
   serialize(value: any): Uint8Array {
-    return this.#packr.pack(value);
+    try {
+      return this.#packr.pack(value);
+    } catch (error) {
+      throw asTypeError(error, /^Unknown type/, 'a value MessagePack can encode', value);
+    }
   }
   deserialize(bytes: Uint8Array): any {
-    return this.#packr.unpack(bytes);
+    try {
+      return this.#packr.unpack(bytes);
+    } catch (error) {
+      throw undecodable(this.name, error);
+    }
   }
+}
+
+/**
+ * Bytes a built-in serializer cannot decode (written by another program, or a value it
+ * could encode but not decode, such as a Map with object keys for MessagePack, which reads
+ * maps back as objects) are a SciqlopCacheError CORRUPT naming the serializer, not
+ * whatever the decoder threw.
+ */
+function undecodable(name: string, error: unknown): SciqlopCacheError {
+  const e = new SciqlopCacheError(`The stored bytes cannot be decoded by the ${name} serializer: ${String((error as Error)?.message ?? error)}`, 'CORRUPT');
+  (e as { cause?: unknown }).cause = error;
+  return e;
 }
 
 /**

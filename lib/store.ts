@@ -5,14 +5,14 @@
  * a miss), and `deserialize`.
  */
 import * as path from 'node:path';
-import { AsyncOps, callSite, GET, GET_MANY, HAS, INCR, POP, rejectAt, SET } from './async';
+import { AsyncOps, GET, GET_MANY, HAS, INCR, POP, rejectAt, SET } from './async';
 import { disposeSymbol } from './dispose';
 import { closedError, SciqlopCacheError } from './errors';
 import { closeOnExit } from './exit-hook';
 import type { AcquireOptions, LockBackend } from './lock';
 import { Lock } from './lock';
 import { memoize, type Memoized, type MemoizeOptions } from './memoize';
-import { binding, type NativeCheckResult, type NativeStore, type NativeStoreKind } from './native';
+import { binding, type NativeCheckResult, type NativeFanout, type NativeStore, type NativeStoreKind } from './native';
 import { createObjectView } from './object-view';
 import { builtinSerializer, checkSerializer, type Serializer, V8Serializer } from './serializers';
 import {
@@ -93,11 +93,24 @@ function checkDurability(value: unknown): Durability | undefined {
  * use the recorded one (known names map to the built-in classes).
  */
 function resolveSerializer(native: NativeStore, given: Serializer | undefined): Serializer {
-  const recorded = native.metaGet('serializer');
+  let recorded = native.metaGet('serializer');
   if (recorded === undefined) {
-    const chosen = given ?? new V8Serializer();
-    native.metaSet('serializer', chosen.name);
-    return chosen;
+    // Look again and record under the write lock: of several processes creating the
+    // directory at the same instant with different serializers, exactly one records its
+    // own; the others then see it (a mismatch is an error, not a store of mixed formats).
+    // A fanout records the name in every shard; shard 0, read first, is the one locked.
+    const fanout = native as NativeStore & Partial<NativeFanout>;
+    const lockKey = typeof fanout.shardIndex === 'function' ? keyOfShardZero(fanout as NativeFanout) : undefined;
+    native.begin(lockKey);
+    try {
+      recorded = native.metaGet('serializer');
+      if (recorded === undefined) native.metaSet('serializer', (given ?? new V8Serializer()).name);
+      native.commit(lockKey);
+    } catch (error) {
+      rollbackQuietly(native, lockKey);
+      throw error;
+    }
+    if (recorded === undefined) return given ?? new V8Serializer();
   }
   if (given !== undefined) {
     if (given.name !== recorded) {
@@ -139,8 +152,9 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   /** @internal */
   protected constructor(kind: StoreKind, directory: string, options: unknown) {
-    if (typeof directory !== 'string' || directory === '' || !isWellFormed(directory)) {
-      throw new TypeError(expected('a non-empty string', 'directory', directory));
+    // A NUL byte would cut the path short in the system calls (Node's fs refuses it too).
+    if (typeof directory !== 'string' || directory === '' || !isWellFormed(directory) || directory.includes('\0')) {
+      throw new TypeError(expected('a non-empty string without NUL bytes', 'directory', directory));
     }
     const o = checkOptions<CacheOptions & FanoutOptions>(options, kind.options, `${kind.label} options`);
     const maxSize = o.maxSize === undefined ? undefined : checkInteger(o.maxSize, 'maxSize', 0);
@@ -288,10 +302,10 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   getAsync(key: string): Promise<V | undefined>;
   getAsync<D>(key: string, defaultValue: D): Promise<V | D>;
   getAsync(key: string, defaultValue?: unknown): Promise<unknown> {
-    const site = callSite(this.getAsync);
+    const ops = this.#async;
+    const site = ops.site(this.getAsync);
     try {
       checkKey(key);
-      const ops = this.#async;
       ops.native.asyncGet(key);
       return ops.track(GET, site, defaultValue);
     } catch (error) {
@@ -299,12 +313,24 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
     }
   }
 
+  /** getAsync() not counted in stats (memoize's look-up under its lock). */
+  #peekAsync(key: string, defaultValue: unknown): Promise<unknown> {
+    const ops = this.#async;
+    const site = ops.site(this.#peekAsync);
+    try {
+      ops.native.asyncPeek(key);
+      return ops.track(GET, site, defaultValue);
+    } catch (error) {
+      return rejectAt(site, error, this.#peekAsync);
+    }
+  }
+
   /** has() off the main thread. */
   hasAsync(key: string): Promise<boolean> {
-    const site = callSite(this.hasAsync);
+    const ops = this.#async;
+    const site = ops.site(this.hasAsync);
     try {
       checkKey(key);
-      const ops = this.#async;
       ops.native.asyncHas(key);
       return ops.track(HAS, site);
     } catch (error) {
@@ -316,10 +342,10 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   popAsync(key: string): Promise<V | undefined>;
   popAsync<D>(key: string, defaultValue: D): Promise<V | D>;
   popAsync(key: string, defaultValue?: unknown): Promise<unknown> {
-    const site = callSite(this.popAsync);
+    const ops = this.#async;
+    const site = ops.site(this.popAsync);
     try {
       checkKey(key);
-      const ops = this.#async;
       ops.native.asyncPop(key);
       return ops.track(POP, site, defaultValue);
     } catch (error) {
@@ -329,10 +355,10 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   /** delete() off the main thread: true if a live entry was removed. */
   deleteAsync(key: string): Promise<boolean> {
-    const site = callSite(this.deleteAsync);
+    const ops = this.#async;
+    const site = ops.site(this.deleteAsync);
     try {
       checkKey(key);
-      const ops = this.#async;
       ops.native.asyncDelete(key);
       return ops.track(HAS, site);
     } catch (error) {
@@ -345,16 +371,17 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
    * the same event-loop turn are committed together.
    */
   setAsync(key: string, value: V, options?: O): Promise<void> {
-    const site = callSite(this.setAsync);
+    const ops = this.#async;
+    const site = ops.site(this.setAsync);
     let serializing = false;
     try {
-      checkKey(key);
-      const { expire, tag } = this.#setOptions(options, 'set options');
+      if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
+      const o = options === undefined ? undefined : this.#setOptions(options, 'set options');
       serializing = true;
       const bytes = this.serializer.serialize(value);
       serializing = false;
-      const ops = this.#async;
-      ops.native.asyncSet(key, bytes, expire, tag);
+      if (o === undefined) ops.native.asyncSet(key, bytes);
+      else ops.native.asyncSet(key, bytes, o.expire, o.tag);
       return ops.track(SET, site);
     } catch (error) {
       return rejectAt(site, error, this.setAsync, serializing);
@@ -363,7 +390,8 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   /** add() off the main thread: stores only if the key is absent (or expired); true if stored. */
   addAsync(key: string, value: V, options?: O): Promise<boolean> {
-    const site = callSite(this.addAsync);
+    const ops = this.#async;
+    const site = ops.site(this.addAsync);
     let serializing = false;
     try {
       checkKey(key);
@@ -371,7 +399,6 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
       serializing = true;
       const bytes = this.serializer.serialize(value);
       serializing = false;
-      const ops = this.#async;
       ops.native.asyncAdd(key, bytes, expire, tag);
       return ops.track(HAS, site);
     } catch (error) {
@@ -393,12 +420,12 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   }
 
   #counterAsync(api: Function, key: string, delta: number, defaultValue: number, sign: 1 | -1): Promise<number> {
-    const site = callSite(api);
+    const ops = this.#async;
+    const site = ops.site(api);
     try {
       checkKey(key);
       checkSafeInteger(delta, 'delta');
       checkSafeInteger(defaultValue, 'default');
-      const ops = this.#async;
       ops.native.asyncIncr(key);
       return ops.track(INCR, site, { key, delta: sign * delta, defaultValue });
     } catch (error) {
@@ -408,11 +435,11 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   /** The values of `keys` (undefined for the missing ones), read in one pass of the worker. */
   getManyAsync(keys: readonly string[]): Promise<Array<V | undefined>> {
-    const site = callSite(this.getManyAsync);
+    const ops = this.#async;
+    const site = ops.site(this.getManyAsync);
     try {
       if (!Array.isArray(keys)) throw new TypeError(expected('an array of strings', 'keys', keys));
       for (let i = 0; i < keys.length; i++) checkKey(keys[i], `keys[${i}]`);
-      const ops = this.#async;
       ops.native.asyncGetMany(keys as string[]);
       return ops.track(GET_MANY, site);
     } catch (error) {
@@ -425,7 +452,8 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
    * (for a fanout, one per shard): all of them or none. `options` apply to each entry.
    */
   setManyAsync(entries: Iterable<readonly [string, V]>, options?: O): Promise<void> {
-    const site = callSite(this.setManyAsync);
+    const ops = this.#async;
+    const site = ops.site(this.setManyAsync);
     let serializing = false;
     try {
       if (entries === null || typeof (entries as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function') {
@@ -444,7 +472,6 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
         serializing = false;
         keys.push(entry[0]);
       }
-      const ops = this.#async;
       ops.native.asyncSetMany(keys, values, expire, tag);
       return ops.track(SET, site);
     } catch (error) {
@@ -557,9 +584,12 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   memoize<F extends (...args: any[]) => any>(fn: F, options?: MemoizeOptions): Memoized<F> {
     const o = checkOptions<MemoizeOptions>(
       options,
-      ['name', 'typed', 'version', ...this.#kind.setOptions],
+      ['name', 'typed', 'version', 'lock', ...this.#kind.setOptions],
       'memoize options',
     );
+    if (o.lock !== null && typeof o.lock === 'object' && !this.#kind.setOptions.includes('expire')) {
+      checkOptions(o.lock, ['timeout'], `${this.#kind.label} memoize lock options`);
+    }
     this.#assertOpen();
     const native = this.native;
     const serializer = this.serializer;
@@ -569,7 +599,16 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
           const bytes = native.get(key);
           return bytes === undefined ? missing : serializer.deserialize(bytes);
         },
+        peek: (key, missing) => {
+          const bytes = native.peek(key);
+          return bytes === undefined ? missing : serializer.deserialize(bytes);
+        },
         set: (key, value, expire, tag) => native.set(key, serializer.serialize(value as V), expire, tag),
+        getAsync: (key, missing) => this.getAsync(key, missing),
+        peekAsync: (key, missing) => this.#peekAsync(key, missing),
+        setAsync: (key, value, expire, tag) =>
+          this.setAsync(key, value as V, (expire === undefined && tag === undefined ? undefined : { expire, tag }) as O),
+        lock: (key, expire) => new Lock(this.#lockBackend(), key, expire, undefined),
       },
       fn,
       o,
@@ -651,6 +690,11 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
       encodeToken: (token) => encodeLockToken(this.serializer, token),
     };
   }
+}
+
+/** A key whose shard is shard 0 (the fanout's transactions are per shard). */
+function keyOfShardZero(native: NativeFanout): string {
+  for (let i = 0; ; i++) if (native.shardIndex(String(i)) === 0) return String(i);
 }
 
 function rollbackQuietly(native: NativeStore, shardKey: string | undefined): void {

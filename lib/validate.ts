@@ -115,3 +115,15 @@ export function checkOptions<T extends object>(value: unknown, allowed: readonly
   }
   return value as Partial<T>;
 }
+
+/**
+ * A serializer's own complaint about a value it cannot encode (V8's "could not be cloned",
+ * msgpackr's "Unknown type", both plain Errors) as the TypeError a bad argument is
+ * everywhere else; any other error, such as one thrown by a getter of the value, is
+ * returned unchanged.
+ */
+export function asTypeError(error: unknown, pattern: RegExp, what: string, value: unknown): unknown {
+  if (typeof error !== 'object' || error === null || (error as Error).name !== 'Error') return error;
+  if (!pattern.test(String((error as Error).message))) return error;
+  return new TypeError(`${expected(what, 'value', value)} (${(error as Error).message})`, { cause: error });
+}

@@ -5,6 +5,7 @@
  * read with pluck() (a Buffer, no row object), db.transaction() for batches. Two processes
  * share the file through SQLite's locking (better-sqlite3's default busy timeout, 5 s).
  */
+const { versionOf } = require('../common');
 const path = require('node:path');
 const Database = require('better-sqlite3');
 
@@ -13,7 +14,7 @@ module.exports = {
   sync: true,
   multiProcess: true,
   describe() {
-    const version = require('better-sqlite3/package.json').version;
+    const version = versionOf('better-sqlite3');
     const db = new Database(':memory:');
     const sqlite = db.prepare('SELECT sqlite_version()').pluck().get();
     db.close();

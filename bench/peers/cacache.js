@@ -5,13 +5,14 @@
  * it has no batch (a batch is `Promise.all` of puts) and no transaction. `rm.entry` removes the
  * index entry (the content stays until `verify`), which is what deleting a key means there.
  */
+const { versionOf } = require('../common');
 const cacache = require('cacache');
 
 module.exports = {
   name: 'cacache',
   sync: false,
   multiProcess: true,
-  describe: () => `cacache ${require('cacache/package.json').version}`,
+  describe: () => `cacache ${versionOf('cacache')}`,
   open(directory) {
     const get = async (key) => {
       try {

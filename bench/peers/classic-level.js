@@ -5,13 +5,14 @@
  * so the per-operation rows await each call (`put`, `get`, `del`; `batch()` for batches).
  * LevelDB locks its directory: a second process cannot open the store (no two-writer row).
  */
+const { versionOf } = require('../common');
 const { ClassicLevel } = require('classic-level');
 
 module.exports = {
   name: 'classic-level',
   sync: false,
   multiProcess: 'LevelDB holds an exclusive lock on its directory (a second process gets LEVEL_LOCKED)',
-  describe: () => `classic-level ${require('classic-level/package.json').version} (LevelDB)`,
+  describe: () => `classic-level ${versionOf('classic-level')} (LevelDB)`,
   async open(directory) {
     const db = new ClassicLevel(directory, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();

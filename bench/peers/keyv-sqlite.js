@@ -8,6 +8,7 @@
  * the disk. Batches use `keyv.setMany()` (concurrent sets, one transaction each); the
  * untimed fill wraps its sets in BEGIN/COMMIT.
  */
+const { versionOf } = require('../common');
 const path = require('node:path');
 
 module.exports = {
@@ -15,7 +16,7 @@ module.exports = {
   sync: false,
   multiProcess: true,
   describe() {
-    const v = (p) => require(`${p}/package.json`).version;
+    const v = (p) => versionOf(p);
     return `keyv ${v('keyv')} + @keyv/sqlite ${v('@keyv/sqlite')} (sqlite3 ${v('sqlite3')}, WAL, synchronous=NORMAL)`;
   },
   async open(directory) {

@@ -7,13 +7,14 @@
  * (`putSync`, `removeSync`, `transactionSync` for batches) and asynchronous in the async row
  * (`put`, which lmdb batches into one transaction per event-loop turn). lmdb has no async get.
  */
+const { versionOf } = require('../common');
 const lmdb = require('lmdb');
 
 module.exports = {
   name: 'lmdb',
   sync: true,
   multiProcess: true,
-  describe: () => `lmdb ${require('lmdb/package.json').version} (noSync, binary values)`,
+  describe: () => `lmdb ${versionOf('lmdb')} (noSync, binary values)`,
   open(directory) {
     const db = lmdb.open({ path: directory, encoding: 'binary', compression: false, noSync: true });
     return {

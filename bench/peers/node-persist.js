@@ -4,13 +4,14 @@
  * adapter stores a Buffer as a base64 string and decodes it on get, as a user would. The
  * expiry timer is off (no TTLs are used). Asynchronous only; no batch (`Promise.all` of sets).
  */
+const { versionOf } = require('../common');
 const storage = require('node-persist');
 
 module.exports = {
   name: 'node-persist',
   sync: false,
   multiProcess: true,
-  describe: () => `node-persist ${require('node-persist/package.json').version}`,
+  describe: () => `node-persist ${versionOf('node-persist')}`,
   async open(directory) {
     const db = storage.create({ dir: directory, expiredInterval: 0 });
     await db.init();

@@ -1,6 +1,7 @@
 #include "sciqlop_cache/fanout.hpp"
 #include "sqlite.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
@@ -60,7 +61,11 @@ std::size_t open_fanout_manifest(const fs::path& directory, std::optional<std::s
         // Write under a temporary name and link() it into place: exactly one of several
         // processes creating the directory at once wins; the others read the winner's.
         const auto count = requested.value_or(8);
-        const auto temp = directory / ("fanout.json." + std::to_string(::getpid()) + ".tmp");
+        // The name is unique per call, not only per process: threads of one process opening
+        // the same new directory at once must not write, link or unlink each other's file.
+        static std::atomic<unsigned> calls { 0 };
+        const auto temp = directory
+            / ("fanout.json." + std::to_string(::getpid()) + "." + std::to_string(calls.fetch_add(1)) + ".tmp");
         {
             std::ofstream out(temp, std::ios::trunc);
             out << "{\"shardCount\": " << count << ", \"hash\": \"fnv1a64\"}\n";

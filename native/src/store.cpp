@@ -156,7 +156,7 @@ struct Store<Policy>::Impl
         // transaction, because of the counter triggers) then buffer 64 KiB in memory in one
         // chunk instead of 1 KiB chunks, about a fifth of a batched set's instructions.
         c.exec("PRAGMA journal_size_limit=8388608; PRAGMA foreign_keys=OFF;"
-               "PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456");
+               "PRAGMA cache_size=-8192; PRAGMA mmap_size=0");
     }
 
     void ensure_schema()
@@ -261,6 +261,22 @@ struct Store<Policy>::Impl
         return l;
     }
 
+    /// The lock for a write. A store whose database file was deleted or replaced since it was
+    /// opened (its directory removed, the file renamed over) would commit into a file that no
+    /// one will open again, and lose every later write silently at close: SQLite checks this
+    /// only in rollback-journal mode (SQLITE_READONLY_DBMOVED), so check it here, one stat().
+    std::unique_lock<std::recursive_mutex> write_lock()
+    {
+        auto l = lock();
+        int moved = 0;
+        if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved)
+            throw error("SQLITE_READONLY",
+                        "the database file " + (directory / "sciqlop-cache.db").string()
+                            + " was deleted or replaced while the store was open: writes would be lost; reopen the store",
+                        SQLITE_READONLY_DBMOVED);
+        return l;
+    }
+
     /// Runs `f` atomically: in its own IMMEDIATE transaction, or in a savepoint when a user
     /// transaction is open.
     template <class F>
@@ -297,7 +313,10 @@ struct Store<Policy>::Impl
             if (is_closed)
                 throw error("CLOSED", "the store at " + directory.string() + " is closed");
             if (depth == 0)
+            {
+                write_lock(); // refuses a database deleted or replaced while open
                 db.cached("BEGIN IMMEDIATE").step(), db.cached("BEGIN IMMEDIATE").reset();
+            }
             else
                 db.exec(("SAVEPOINT sciqlop_tx_" + std::to_string(depth)).c_str());
             ++depth;
@@ -446,7 +465,7 @@ struct Store<Policy>::Impl
         {
             for (std::size_t i = 0; i < kept; ++i)
                 paths[i] = prepare_value(entries[order[i]].value);
-            l = lock();
+            l = write_lock();
             const double now = unix_now();
             const auto write_rows = [&]
                 {
@@ -507,7 +526,7 @@ struct Store<Policy>::Impl
         const auto path = prepare_value(value);
         try
         {
-            auto l = lock();
+            auto l = write_lock();
             const bool changed = write_row(path);
             if (changed)
                 adopt_file(path);
@@ -648,7 +667,7 @@ struct Store<Policy>::Impl
         const double now = unix_now();
         bool hit = false;
         {
-            auto l = lock();
+            auto l = write_lock();
             hit = atomically(
                 [&]
                 {
@@ -1084,7 +1103,7 @@ void Store<P>::set_many(std::span<const Entry> entries)
 template <class P>
 bool Store<P>::del(std::string_view key)
 {
-    auto l = impl_->lock();
+    auto l = impl_->write_lock();
     auto& s = impl_->db.cached(Impl::schema::del);
     ResetOnExit r { s };
     s.bind(1, key);
@@ -1108,7 +1127,7 @@ bool Store<P>::touch(std::string_view key, std::optional<double> expire_seconds)
     requires P::expiration
 {
     check_expire(expire_seconds);
-    auto l = impl_->lock();
+    auto l = impl_->write_lock();
     const double now = unix_now();
     auto& s = impl_->db.cached("UPDATE cache SET expire = ?2 WHERE key = ?1 AND (expire IS NULL OR expire > ?3)");
     ResetOnExit r { s };
@@ -1122,7 +1141,7 @@ bool Store<P>::touch(std::string_view key, std::optional<double> expire_seconds)
 template <class P>
 std::int64_t Store<P>::incr(std::string_view key, std::int64_t delta, std::int64_t default_value)
 {
-    auto l = impl_->lock();
+    auto l = impl_->write_lock();
     return impl_->atomically(
         [&]
         {
@@ -1178,7 +1197,7 @@ std::int64_t Store<P>::incr(std::string_view key, std::int64_t delta, std::int64
 template <class P>
 void Store<P>::clear()
 {
-    auto l = impl_->lock();
+    auto l = impl_->write_lock();
     impl_->atomically(
         [&]
         {
@@ -1343,7 +1362,7 @@ template <class P>
 std::uint64_t Store<P>::evict_tag(std::string_view tag)
     requires P::tags
 {
-    auto l = impl_->lock();
+    auto l = impl_->write_lock();
     auto& s = impl_->db.cached("DELETE FROM cache WHERE tag = ?1");
     ResetOnExit r { s };
     s.bind(1, tag);
@@ -1363,7 +1382,7 @@ template <class P>
 void Store<P>::set_max_size(std::uint64_t max_size)
     requires P::eviction
 {
-    auto l = impl_->lock();
+    auto l = impl_->write_lock();
     impl_->apply_max_size(max_size);
 }
 
@@ -1431,7 +1450,7 @@ std::optional<std::string> Store<P>::meta_get(std::string_view key)
 template <class P>
 void Store<P>::meta_set(std::string_view key, std::string_view value)
 {
-    auto l = impl_->lock();
+    auto l = impl_->write_lock();
     impl_->meta_set_locked(key, value);
 }
 

@@ -194,7 +194,9 @@ ReadStatus ValueFiles::read(std::string_view relative, std::uint64_t expected_si
 {
     if (!is_safe(relative))
         return ReadStatus::unsafe_path;
-    Fd f { open_beneath(relative, O_RDONLY) };
+    // O_NONBLOCK: a FIFO planted where a value file should be must not block the open (it
+    // is then rejected as not a regular file); it changes nothing for regular files.
+    Fd f { open_beneath(relative, O_RDONLY | O_NONBLOCK) };
     if (f.fd < 0)
         return errno == ELOOP || errno == ENOTDIR ? ReadStatus::unsafe_path : ReadStatus::missing;
     struct stat st {};
@@ -239,7 +241,7 @@ void ValueFiles::remove(std::string_view relative) const noexcept
 
 std::int64_t ValueFiles::file_size(std::string_view relative) const
 {
-    Fd f { open_beneath(relative, O_RDONLY) };
+    Fd f { open_beneath(relative, O_RDONLY | O_NONBLOCK) };
     if (f.fd < 0)
         return -1;
     struct stat st {};
