@@ -111,11 +111,11 @@ function valueSizeSpec(rows, sub) {
       column: { field: 'op', title: null, sort: ['set', 'get'] },
     },
     spec: {
-      width: 380,
+      width: 440,
       height: 240,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'value_bytes', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'value size', axis: { values: [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576], labelExpr: BYTES_LABEL } },
+        x: { field: 'value_bytes', type: 'quantitative', scale: { type: 'log', base: 2, domain: [48, 1_400_000] }, title: 'value size', axis: { values: [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576], labelExpr: BYTES_LABEL, labelOverlap: false } },
         y: { field: 'value', type: 'quantitative', scale: logScale, title: null },
         color: peerColor,
       },

@@ -348,7 +348,7 @@ async function runAll(cfg, peers, items) {
     cleanup();
     process.exit(130);
   });
-  /** JSON row key → { key, samples: number[] (ns), wallNs, count, fills: number[], misses } */
+  /** JSON row key → { key, samples: number[] (ns), wallNs, count, fills: number[] } */
   const acc = new Map();
   let turn = 0;
   let trial = 0;
@@ -370,14 +370,13 @@ async function runAll(cfg, peers, items) {
             for (const s of out.series) {
               const key = { workload: item.workload, entries: spec.size, peer: e.peer, variant: e.variant, op: s.op, batch: s.batch, valueBytes: e.valueBytes, concurrency: e.concurrency };
               const k = JSON.stringify(key);
-              const a = acc.get(k) ?? { key, samples: [], wallNs: 0, count: 0, fills: [], misses: 0 };
+              const a = acc.get(k) ?? { key, samples: [], wallNs: 0, count: 0, fills: [] };
               for (const v of s.samples) a.samples.push(v);
               if (s.wallNs) {
                 a.wallNs += s.wallNs;
                 a.count += s.samples.length;
               }
               if (out.fillNsPerOp !== undefined) a.fills.push(out.fillNsPerOp);
-              a.misses += s.misses ?? 0;
               acc.set(k, a);
             }
           }
@@ -400,7 +399,7 @@ function aggregate(acc) {
     const s = summarize(a.samples);
     const opsPerS = a.wallNs ? a.count / (a.wallNs / 1e9) : 1e6 / s.mean;
     const fill = a.fills.length ? a.fills.reduce((x, y) => x + y, 0) / a.fills.length / 1000 : NaN;
-    rows.push({ ...a.key, ...s, opsPerS, mbPerS: (opsPerS * a.key.valueBytes) / 1e6, fillUs: fill, misses: a.misses });
+    rows.push({ ...a.key, ...s, opsPerS, mbPerS: (opsPerS * a.key.valueBytes) / 1e6, fillUs: fill });
   }
   const order = (r) => [WORKLOADS.indexOf(r.workload), r.op, r.variant, r.entries, r.valueBytes, r.batch, ALL_PEERS.indexOf(r.peer)];
   return rows.sort((x, y) => {
@@ -422,7 +421,7 @@ const CSV_COLUMNS = [
   ['workload', 'workload'], ['entries', 'entries'], ['peer', 'peer'], ['variant', 'variant'], ['op', 'op'], ['batch', 'batch'],
   ['value_bytes', 'valueBytes'], ['concurrency', 'concurrency'], ['n', 'n'], ['p50_us', 'p50'], ['p99_us', 'p99'], ['p999_us', 'p999'],
   ['mean_us', 'mean'], ['ops_per_s', 'opsPerS'], ['mb_per_s', 'mbPerS'], ['min_us', 'min'], ['p25_us', 'p25'], ['p75_us', 'p75'],
-  ['p90_us', 'p90'], ['max_us', 'max'], ['fill_us_per_set', 'fillUs'], ['misses', 'misses'],
+  ['p90_us', 'p90'], ['max_us', 'max'], ['fill_us_per_set', 'fillUs'],
 ];
 
 function writeCsv(cfg, rows, stamp, meta) {
@@ -538,14 +537,16 @@ function targetResults(cfg, rows) {
         continue;
       }
       let text, pass, need;
+      /** Two decimals, or three when two would round onto the limit and hide which side it is. */
+      const x = (r) => r.toFixed(+r.toFixed(2) === t.x ? 3 : 2);
       if (t.kind === 'faster') {
         const r = theirs.p50 / ours.p50;
-        text = `${r.toFixed(2)}x faster`;
+        text = `${x(r)}x faster`;
         need = `≥ ${t.x}x faster`;
         pass = r >= t.x;
       } else {
         const r = ours.p50 / theirs.p50;
-        text = `${r.toFixed(2)}x its time`;
+        text = `${x(r)}x its time`;
         need = t.x === 1 ? '≤ 1.00x (no slower)' : `≤ ${t.x.toFixed(2)}x`;
         pass = r <= t.x;
       }
@@ -626,7 +627,10 @@ function machine() {
 
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-/** Replaces section `heading` (up to the next "## ") of `file`, or inserts it before `before`. */
+/**
+ * Replaces section `heading` (up to the next "## ") of `file`, or inserts it before `before`.
+ * A "### Reading the results" subsection of the old section is hand-written: it is kept.
+ */
 function replaceSection(file, heading, body, before) {
   let text = fs.readFileSync(file, 'utf8');
   const start = text.indexOf(`\n${heading}\n`);
@@ -636,7 +640,10 @@ function replaceSection(file, heading, body, before) {
   } else {
     const from = start + 1 + heading.length;
     const next = text.slice(from).search(/\n## /);
-    text = text.slice(0, start + 1) + body + (next < 0 ? '' : '\n' + text.slice(from + next + 1));
+    const old = text.slice(from, next < 0 ? text.length : from + next + 1);
+    const notes = old.indexOf('\n### Reading the results\n');
+    const kept = notes < 0 ? '' : '\n' + old.slice(notes + 1).replace(/\n*$/, '\n');
+    text = text.slice(0, start + 1) + body + kept + (next < 0 ? '' : '\n' + text.slice(from + next + 1));
   }
   fs.writeFileSync(file, text);
 }

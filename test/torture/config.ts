@@ -8,6 +8,9 @@ export const TORTURE = process.env.TORTURE === '1';
 /** The long run's total budget, minutes (the runner enforces it). */
 export const MINUTES = Number(process.env.TORTURE_MINUTES || 10);
 
+/** The long run's durations scale with its budget (1 at the default 10 minutes). */
+export const BUDGET = Math.max(0.1, MINUTES / 10);
+
 /** `fast` in npm test, `long` under TORTURE=1. */
 export function scale<T>(fast: T, long: T): T {
   return TORTURE ? long : fast;

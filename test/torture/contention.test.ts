@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cache, FanoutCache, Index } from '../../lib';
 import { freshPath, tmpDir } from '../helpers';
-import { HELPERS, scale, seed } from './config';
+import { BUDGET, HELPERS, scale, seed } from './config';
 import { CLEAN, run } from './proc';
 
 jest.setTimeout(scale(90_000, 400_000));
@@ -199,12 +199,12 @@ async function contention(kind: 'cache' | 'fanout', processes: number, threads: 
 
 describe('contention with ground truth', () => {
   test('4 processes x 2 worker threads on one Cache', async () => {
-    await contention('cache', 4, 2, scale(6000, 60000), scale(40, 400));
+    await contention('cache', 4, 2, scale(6000, 60000 * BUDGET), scale(40, 400));
   });
 
   if (scale(false, true)) {
     test('4 processes x 2 worker threads on one FanoutCache', async () => {
-      await contention('fanout', 4, 2, 40000, 200);
+      await contention('fanout', 4, 2, 30000 * BUDGET, 200);
     });
   }
 });

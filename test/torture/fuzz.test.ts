@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Cache, FanoutCache, Index, JsonSerializer, MsgpackSerializer } from '../../lib';
 import { tmpDir } from '../helpers';
-import { scale, seed } from './config';
+import { BUDGET, scale, seed } from './config';
 
 jest.setTimeout(scale(60_000, 300_000));
 
@@ -348,17 +348,17 @@ const anyStoreOptions: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 describe('bad input fuzzing', () => {
-  const runs = scale(80, 400);
+  const runs = scale(80, Math.ceil(400 * BUDGET));
   const length = scale(40, 80);
 
   test(`Cache: ${runs} random call sequences`, async () => {
     await fuzzStore('cache', runs, length);
   });
-  test(`Index: ${scale(25, 150)} random call sequences`, async () => {
-    await fuzzStore('index', scale(25, 150), length);
+  test(`Index: ${scale(25, Math.ceil(150 * BUDGET))} random call sequences`, async () => {
+    await fuzzStore('index', scale(25, Math.ceil(150 * BUDGET)), length);
   });
-  test(`FanoutCache: ${scale(20, 120)} random call sequences`, async () => {
-    await fuzzStore('fanout', scale(20, 120), length);
+  test(`FanoutCache: ${scale(20, Math.ceil(120 * BUDGET))} random call sequences`, async () => {
+    await fuzzStore('fanout', scale(20, Math.ceil(120 * BUDGET)), length);
   });
 
   test('constructors with arbitrary directories and options', async () => {
