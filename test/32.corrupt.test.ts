@@ -213,7 +213,10 @@ describe('check()', () => {
   test('a value file reached through a symbolic link out of the store is never followed', () => {
     const { dir, c } = store();
     const file = valueFiles(dir).find((f) => fs.statSync(path.join(dir, f)).size === 30000)!;
+    const file2 = valueFiles(dir).find((f) => fs.statSync(path.join(dir, f)).size === 20000)!;
     const [a, b] = file.split('/');
+    // A thread reuses its value folder for many files, so big2 may sit in the same one.
+    const sameFolder = path.dirname(file2) === path.dirname(file);
     const outside = tmpDir();
     // move the value's folder out of the store and leave a symbolic link in its place
     fs.cpSync(path.join(dir, a!, b!), path.join(outside, b!), { recursive: true });
@@ -226,7 +229,8 @@ describe('check()', () => {
     c.check(true);
     expect(fs.existsSync(outsideFile)).toBe(true);
     expect(c.has('big')).toBe(false);
-    expect(Buffer.compare(c.get('big2') as Buffer, bytes(20000, 3))).toBe(0);
+    if (sameFolder) expect(c.get('big2')).toBeUndefined();
+    else expect(Buffer.compare(c.get('big2') as Buffer, bytes(20000, 3))).toBe(0);
   });
 
   test('an Index and a FanoutCache report check() fields too', () => {
