@@ -75,9 +75,11 @@ WHERE cache.expire IS NOT NULL AND cache.expire <= excluded.last_update)sql";
                                           "WHERE key = ?1 AND (expire IS NULL OR expire > ?5)";
     static constexpr const char* get = "SELECT value, path, size, expire FROM cache WHERE key = ?1";
     // A live entry is deleted by the first statement; an expired one is removed by the second,
-    // run only when the first deleted nothing, and reported as absent.
+    // run only when the first deleted nothing, and reported as absent. The second must test
+    // the expiry again: the two statements are separate transactions, and another process
+    // may set the key between them (an unconditional delete lost that write).
     static constexpr const char* del = "DELETE FROM cache WHERE key = ?1 AND (expire IS NULL OR expire > ?2)";
-    static constexpr const char* del_expired = "DELETE FROM cache WHERE key = ?1";
+    static constexpr const char* del_expired = "DELETE FROM cache WHERE key = ?1 AND expire <= ?2";
     static constexpr const char* keys
         = "SELECT key FROM cache WHERE expire IS NULL OR expire > ?1 ORDER BY key";
 };

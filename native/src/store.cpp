@@ -768,14 +768,17 @@ struct Store<Policy>::Impl
             if (bytes <= target)
                 break;
             auto excess = bytes - target;
-            std::vector<std::string> victims;
+            // Victims are chosen outside the deleting transaction: each is deleted only if it
+            // was neither rewritten nor read since (same last_use), else a value written by
+            // another process in between would be evicted as if it were the old one.
+            std::vector<std::pair<std::string, double>> victims;
             {
-                auto& s = c.cached("SELECT key, size FROM cache ORDER BY last_use LIMIT ?1");
+                auto& s = c.cached("SELECT key, size, last_use FROM cache ORDER BY last_use LIMIT ?1");
                 ResetOnExit r { s };
                 s.bind(1, static_cast<std::int64_t>(batch_rows));
                 while (excess > 0 && s.step())
                 {
-                    victims.emplace_back(s.text(0));
+                    victims.emplace_back(s.text(0), s.real(2));
                     const auto sz = static_cast<std::uint64_t>(s.int64(1));
                     excess = sz >= excess ? 0 : excess - sz;
                 }
@@ -786,11 +789,12 @@ struct Store<Policy>::Impl
             c.exec(nested ? "SAVEPOINT sciqlop_evict" : "BEGIN IMMEDIATE");
             try
             {
-                auto& d = c.cached("DELETE FROM cache WHERE key = ?1");
-                for (const auto& k : victims)
+                auto& d = c.cached("DELETE FROM cache WHERE key = ?1 AND last_use = ?2");
+                for (const auto& [k, last_use] : victims)
                 {
                     ResetOnExit r { d };
                     d.bind(1, std::string_view(k));
+                    d.bind(2, last_use);
                     d.step();
                     total += static_cast<std::uint64_t>(c.changes());
                 }
@@ -1107,8 +1111,9 @@ bool Store<P>::del(std::string_view key)
     auto& s = impl_->db.cached(Impl::schema::del);
     ResetOnExit r { s };
     s.bind(1, key);
+    const double now = unix_now();
     if constexpr (P::expiration)
-        s.bind(2, unix_now());
+        s.bind(2, now);
     s.step();
     if (impl_->db.changes() > 0)
         return true;
@@ -1117,6 +1122,7 @@ bool Store<P>::del(std::string_view key)
         auto& e = impl_->db.cached(Impl::schema::del_expired);
         ResetOnExit re { e };
         e.bind(1, key);
+        e.bind(2, now);
         e.step();
     }
     return false;

@@ -160,7 +160,15 @@ async function contention(kind: 'cache' | 'fanout', processes: number, threads: 
   expect(errors).toEqual([]);
 
   const { violations, reads, keys } = checkHistory(logs);
-  if (violations.length) throw new Error(`seed ${s}: ${violations.length} illegal reads:\n${violations.slice(0, 20).join('\n')}`);
+  if (violations.length) {
+    // Keep the history of the keys concerned, sorted by start, for the post-mortem.
+    const bad = new Set(violations.map((v) => v.split(':')[0]));
+    const history = logs.flatMap((l) => l.ops.filter((o) => bad.has(o.k)).map((o) => ({ ...o, actor: l.actor })));
+    history.sort((a, b) => a.t0 - b.t0);
+    const file = path.join(os.tmpdir(), `sqc-contention-${s}.json`);
+    fs.writeFileSync(file, history.map((o) => JSON.stringify(o)).join('\n'));
+    throw new Error(`seed ${s}: ${violations.length} illegal reads (history in ${file}):\n${violations.slice(0, 20).join('\n')}`);
+  }
   const total = logs.reduce((n, l) => n + l.ops.length, 0);
 
   const store = kind === 'fanout' ? new FanoutCache(dir) : new Cache(dir);

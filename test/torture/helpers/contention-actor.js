@@ -62,15 +62,16 @@ if (isMainThread) {
     let v;
     let result;
     const t0 = now();
+    let n;
     if (d < 30) {
       op = 'set';
       v = version();
-      store.set(k, makeValue(k, v, size()));
+      store.set(k, makeValue(k, v, (n = size())));
       result = null;
     } else if (d < 36) {
       op = 'set';
       v = version();
-      await store.setAsync(k, makeValue(k, v, size()));
+      await store.setAsync(k, makeValue(k, v, (n = size())));
       result = null;
     } else if (d < 60) {
       op = 'get';
@@ -87,7 +88,7 @@ if (isMainThread) {
     } else if (d < 85) {
       op = 'add';
       v = version();
-      result = store.add(k, makeValue(k, v, size()));
+      result = store.add(k, makeValue(k, v, (n = size())));
     } else if (d < 91) {
       op = 'pop';
       result = read(store.pop(k));
@@ -98,7 +99,7 @@ if (isMainThread) {
       ops.push({ op: 'incr', k: c, t0: t, t1: now(), r: n });
       return;
     }
-    ops.push({ op, k, v, t0, t1: now(), r: result });
+    ops.push({ op, k, v, n, t0, t1: now(), r: result });
   }
 
   (async () => {
