@@ -44,25 +44,65 @@ interface Mutation {
   self?: Logged;
 }
 
-/**
- * A necessary condition of linearizability for one key's register: an observation of
- * `candidates` at [o.t0, o.t1] is legal if one candidate began before the observation
- * ended and no other mutation lies entirely between that candidate and the observation.
- */
-function legal(o: Logged, candidates: Mutation[], all: Mutation[]): boolean {
-  // The two latest starts among the mutations that completed before o began.
-  let first = -Infinity;
-  let firstOf: Mutation | undefined;
-  let second = -Infinity;
-  for (const m of all) {
-    if (m.self === o || !(m.t1 < o.t0)) continue;
-    if (m.t0 > first) {
-      second = first;
-      first = m.t0;
-      firstOf = m;
-    } else if (m.t0 > second) second = m.t0;
+/** Index of the first element of `xs` (sorted by t1) whose t1 is >= `t`. */
+function lowerBound(xs: Mutation[], t: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]!.t1 < t) lo = mid + 1;
+    else hi = mid;
   }
-  return candidates.some((c) => c.t0 < o.t1 && c.t1 >= (c === firstOf ? second : first));
+  return lo;
+}
+
+/**
+ * One key's mutations sorted by end, with the two latest starts among each prefix: what a
+ * necessary condition of linearizability needs. An observation at [o.t0, o.t1] of a state
+ * made by one of `candidates` is legal if a candidate began before the observation ended
+ * and no other mutation lies entirely between that candidate and the observation.
+ */
+class KeyHistory {
+  readonly muts: Mutation[];
+  readonly first: number[] = [];
+  readonly firstOf: Array<Mutation | undefined> = [];
+  readonly second: number[] = [];
+  readonly maxDuration: number;
+
+  constructor(muts: Mutation[]) {
+    this.muts = [...muts].sort((a, b) => a.t1 - b.t1);
+    let first = -Infinity;
+    let second = -Infinity;
+    let firstOf: Mutation | undefined;
+    let maxDuration = 0;
+    for (const m of this.muts) {
+      if (m.t0 > first) {
+        second = first;
+        first = m.t0;
+        firstOf = m;
+      } else if (m.t0 > second) second = m.t0;
+      this.first.push(first);
+      this.firstOf.push(firstOf);
+      this.second.push(second);
+      if (Number.isFinite(m.t0)) maxDuration = Math.max(maxDuration, m.t1 - m.t0);
+    }
+    this.maxDuration = maxDuration;
+  }
+
+  /** `candidates` must be sorted by t1. */
+  legal(o: Logged, candidates: Mutation[]): boolean {
+    // The mutations that completed before o began (o itself never did).
+    const i = lowerBound(this.muts, o.t0) - 1;
+    const first = i >= 0 ? this.first[i]! : -Infinity;
+    const second = i >= 0 ? this.second[i]! : -Infinity;
+    const firstOf = i >= 0 ? this.firstOf[i] : undefined;
+    for (let j = lowerBound(candidates, second); j < candidates.length; j++) {
+      const c = candidates[j]!;
+      if (c.t1 > o.t1 + this.maxDuration) break; // began after o ended
+      if (c.t0 < o.t1 && c.t1 >= (c === firstOf ? second : first)) return true;
+    }
+    return false;
+  }
 }
 
 function checkHistory(logs: ActorLog[]): { violations: string[]; reads: number; keys: number } {
@@ -71,7 +111,9 @@ function checkHistory(logs: ActorLog[]): { violations: string[]; reads: number; 
     for (const op of l.ops) {
       if (op.op === 'incr') continue;
       op.actor = l.actor;
-      byKey.set(op.k, [...(byKey.get(op.k) ?? []), op]);
+      let list = byKey.get(op.k);
+      if (!list) byKey.set(op.k, (list = []));
+      list.push(op);
     }
   }
   const violations: string[] = [];
@@ -89,8 +131,9 @@ function checkHistory(logs: ActorLog[]): { violations: string[]; reads: number; 
         byVersion.set(o.v!, m);
       } else if (removed) muts.push({ t0: o.t0, t1: o.t1, write: false, self: o });
     }
-    const writes = muts.filter((m) => m.write);
-    const removals = muts.filter((m) => !m.write);
+    const history = new KeyHistory(muts);
+    const writes = history.muts.filter((m) => m.write);
+    const removals = history.muts.filter((m) => !m.write);
     const bad = (o: Logged, what: string): void => {
       violations.push(`${k}: actor ${o.actor} ${o.op} at [${o.t0}, ${o.t1}] ${what}`);
     };
@@ -109,8 +152,6 @@ function checkHistory(logs: ActorLog[]): { violations: string[]; reads: number; 
           }
           break;
         case 'has':
-          seen = o.r ? 'present' : 'absent';
-          break;
         case 'delete':
           seen = o.r ? 'present' : 'absent';
           break;
@@ -125,10 +166,10 @@ function checkHistory(logs: ActorLog[]): { violations: string[]; reads: number; 
       if (seen === 'value') {
         const w = byVersion.get(version!);
         if (!w) bad(o, `read v${version}, which no call wrote to this key`);
-        else if (!legal(o, [w], muts)) bad(o, `read v${version} (written at [${w.t0}, ${w.t1}]) although a later write or removal had completed`);
+        else if (!history.legal(o, [w])) bad(o, `read v${version} (written at [${w.t0}, ${w.t1}]) although a later write or removal had completed`);
       } else if (seen === 'absent') {
-        if (!legal(o, removals, muts)) bad(o, `saw the key absent although a write had completed after every removal`);
-      } else if (!legal(o, writes, muts)) bad(o, `saw the key present although a removal had completed after every write`);
+        if (!history.legal(o, removals)) bad(o, `saw the key absent although a write had completed after every removal`);
+      } else if (!history.legal(o, writes)) bad(o, `saw the key present although a removal had completed after every write`);
     }
   }
   return { violations, reads, keys: byKey.size };

@@ -121,6 +121,7 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
 
 interface Store {
   [k: string]: any;
+  [Symbol.iterator](): Iterator<unknown>;
 }
 
 /** What a rejected call may not have changed: every key and its value's bytes. */
