@@ -467,47 +467,20 @@ private:
     // savepoint. A fanout takes the key whose shard the transaction is on as first argument.
     Napi::Value begin(const Napi::CallbackInfo& info)
     {
-        const auto env = info.Env();
-        return guarded(env,
-                       [&]
-                       {
-                           auto& target = transaction_target(info);
-                           const int before = target.transaction_depth();
-                           try
-                           {
-                               target.begin();
-                           }
-                           catch (...)
-                           {
-                               track_transaction_depth(target.transaction_depth() - before);
-                               throw;
-                           }
-                           track_transaction_depth(target.transaction_depth() - before);
-                           return env.Undefined();
-                       });
+        return transaction_step(info, [](auto& target) { target.begin(); });
     }
     Napi::Value commit(const Napi::CallbackInfo& info)
     {
-        const auto env = info.Env();
-        return guarded(env,
-                       [&]
-                       {
-                           auto& target = transaction_target(info);
-                           const int before = target.transaction_depth();
-                           try
-                           {
-                               target.commit();
-                           }
-                           catch (...)
-                           {
-                               track_transaction_depth(target.transaction_depth() - before);
-                               throw;
-                           }
-                           track_transaction_depth(target.transaction_depth() - before);
-                           return env.Undefined();
-                       });
+        return transaction_step(info, [](auto& target) { target.commit(); });
     }
     Napi::Value rollback(const Napi::CallbackInfo& info)
+    {
+        return transaction_step(info, [](auto& target) { target.rollback(); });
+    }
+    /// Runs begin/commit/rollback on the transaction's store and records how the depth changed,
+    /// whether the step succeeded or threw.
+    template <class Step>
+    Napi::Value transaction_step(const Napi::CallbackInfo& info, Step&& step)
     {
         const auto env = info.Env();
         return guarded(env,
@@ -517,7 +490,7 @@ private:
                            const int before = target.transaction_depth();
                            try
                            {
-                               target.rollback();
+                               step(target);
                            }
                            catch (...)
                            {
