@@ -40,9 +40,24 @@ CREATE INDEX IF NOT EXISTS idx_cache_expire ON cache(expire) WHERE expire IS NOT
 #define SCIQLOP_CACHE_UPSERT_TAIL                                                                              \
     " ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size, "      \
     "expire = excluded.expire, last_update = excluded.last_update, last_use = excluded.last_use, "            \
-    "access_count_since_last_update = 0, tag = excluded.tag"
+    "access_count_since_last_update = 0, tag = excluded.tag WHERE sciqlop_replaced(1, cache.size, cache.path)"
     static constexpr const char* upsert
         = SCIQLOP_CACHE_UPSERT_HEAD "(?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)" SCIQLOP_CACHE_UPSERT_TAIL;
+
+    // A single set is `overwrite`, then `insert` when no row was there: cheaper than the
+    // upsert (which first tries the insert, then runs its update), as most sets of a cache
+    // overwrite. Both bind like upsert; they run in one transaction, so nothing comes between.
+    static constexpr const char* overwrite
+        = "UPDATE cache SET path = ?2, value = ?3, size = ?4, expire = ?5, last_update = ?6, last_use = ?6, "
+          "access_count_since_last_update = 0, tag = ?7 WHERE key = ?1 AND sciqlop_replaced(1, size, path)";
+    static constexpr const char* insert
+        = "INSERT INTO cache(key, path, value, size, expire, last_update, last_use, access_count_since_last_update, "
+          "tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)";
+    // An inline value replacing an inline value of the same size changes no counter and
+    // displaces no file: on its own, this statement is the whole set (binds like upsert).
+    static constexpr const char* overwrite_same_size
+        = "UPDATE cache SET value = ?3, expire = ?5, last_update = ?6, last_use = ?6, "
+          "access_count_since_last_update = 0, tag = ?7 WHERE key = ?1 AND size = ?4 AND path IS NULL";
 
     /// upsert for `rows` entries in one statement (set_many); row r binds ?(7r+1) ... ?(7r+7)
     /// like upsert binds ?1 ... ?7.
@@ -68,18 +83,21 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)
 ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size,
     expire = excluded.expire, last_update = excluded.last_update, last_use = excluded.last_use,
     access_count_since_last_update = 0, tag = excluded.tag
-WHERE cache.expire IS NOT NULL AND cache.expire <= excluded.last_update)sql";
+WHERE sciqlop_replaced(cache.expire IS NOT NULL AND cache.expire <= excluded.last_update, cache.size, cache.path))sql";
 
     // Replaces the value of a live entry, keeping its expiry and tag (?5 is the current time).
-    static constexpr const char* update = "UPDATE cache SET path = ?2, value = ?3, size = ?4, last_update = ?5 "
-                                          "WHERE key = ?1 AND (expire IS NULL OR expire > ?5)";
+    static constexpr const char* update
+        = "UPDATE cache SET path = ?2, value = ?3, size = ?4, last_update = ?5 "
+          "WHERE key = ?1 AND sciqlop_replaced(expire IS NULL OR expire > ?5, size, path)";
     static constexpr const char* get = "SELECT value, path, size, expire FROM cache WHERE key = ?1";
     // A live entry is deleted by the first statement; an expired one is removed by the second,
     // run only when the first deleted nothing, and reported as absent. The second must test
     // the expiry again: the two statements are separate transactions, and another process
     // may set the key between them (an unconditional delete lost that write).
-    static constexpr const char* del = "DELETE FROM cache WHERE key = ?1 AND (expire IS NULL OR expire > ?2)";
-    static constexpr const char* del_expired = "DELETE FROM cache WHERE key = ?1 AND expire <= ?2";
+    static constexpr const char* del
+        = "DELETE FROM cache WHERE key = ?1 AND sciqlop_replaced(expire IS NULL OR expire > ?2, size, path)";
+    static constexpr const char* del_expired
+        = "DELETE FROM cache WHERE key = ?1 AND sciqlop_replaced(expire <= ?2, size, path)";
     static constexpr const char* keys
         = "SELECT key FROM cache WHERE expire IS NULL OR expire > ?1 ORDER BY key";
 };
@@ -98,8 +116,14 @@ CREATE TABLE IF NOT EXISTS cache (
 
 #define SCIQLOP_CACHE_UPSERT_HEAD "INSERT INTO cache(key, path, value, size) VALUES "
 #define SCIQLOP_CACHE_UPSERT_TAIL                                                                              \
-    " ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size"
+    " ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size "          \
+    "WHERE sciqlop_replaced(1, cache.size, cache.path)"
     static constexpr const char* upsert = SCIQLOP_CACHE_UPSERT_HEAD "(?1, ?2, ?3, ?4)" SCIQLOP_CACHE_UPSERT_TAIL;
+    static constexpr const char* overwrite
+        = "UPDATE cache SET path = ?2, value = ?3, size = ?4 WHERE key = ?1 AND sciqlop_replaced(1, size, path)";
+    static constexpr const char* insert = "INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4)";
+    static constexpr const char* overwrite_same_size
+        = "UPDATE cache SET value = ?3 WHERE key = ?1 AND size = ?4 AND path IS NULL";
 
     static constexpr int params_per_row = 4;
     static std::string upsert_rows(std::size_t rows)
@@ -118,15 +142,25 @@ CREATE TABLE IF NOT EXISTS cache (
     static constexpr const char* add
         = "INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key) DO NOTHING";
 
-    static constexpr const char* update = "UPDATE cache SET path = ?2, value = ?3, size = ?4 WHERE key = ?1";
+    static constexpr const char* update
+        = "UPDATE cache SET path = ?2, value = ?3, size = ?4 WHERE key = ?1 AND sciqlop_replaced(1, size, path)";
     static constexpr const char* get = "SELECT value, path, size FROM cache WHERE key = ?1";
-    static constexpr const char* del = "DELETE FROM cache WHERE key = ?1";
+    static constexpr const char* del = "DELETE FROM cache WHERE key = ?1 AND sciqlop_replaced(1, size, path)";
     static constexpr const char* keys = "SELECT key FROM cache ORDER BY key";
 };
 
 // Shared by both store types: metadata, the trash of displaced value files and the
-// entry/byte counters, all kept by triggers so that every writer (any process, any
-// statement) keeps them exact.
+// entry/byte counters. The triggers keep the counters and the trash exact for any other
+// writer of the file (pysciqlop-cache, the sqlite3 shell). This engine's own connections
+// run with triggers off and keep both in C++ (Ledger in store.cpp), in the same
+// transaction as the row change: a trigger costs every write a sub-program and, inside a
+// transaction, a statement journal (a third of a batched set's work).
+//
+// The writes of this engine that replace or delete rows report each such row through
+// sciqlop_replaced(condition, old size, old path), a function registered on its
+// connections only: it returns `condition` and, when true, records the old row. It is the
+// statement's only filter besides the key or index lookup (DELETE ... RETURNING would do,
+// but costs an ephemeral table per statement).
 inline constexpr const char* common_schema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS trash (path TEXT NOT NULL, ts REAL NOT NULL);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -43,6 +44,83 @@ namespace
             throw error("INVALID_ARGUMENT", "expire must be a finite number of seconds > 0");
     }
 
+    /// Changes to the counters row and value files displaced from rows, gathered in C++ for
+    /// this engine's connections (which run with triggers off, see schema.hpp) and written
+    /// by Impl::settle() in the transaction that made them.
+    struct Delta
+    {
+        std::int64_t count = 0, bytes = 0, file_bytes = 0;
+        std::vector<std::string> displaced;
+
+        void add_row(std::int64_t size, bool file)
+        {
+            ++count;
+            bytes += size;
+            file_bytes += file ? size : 0;
+        }
+        void remove_row(std::int64_t size, std::optional<std::string_view> path)
+        {
+            --count;
+            bytes -= size;
+            if (path)
+            {
+                file_bytes -= size;
+                displaced.emplace_back(*path);
+            }
+        }
+        [[nodiscard]] bool counters_changed() const { return count != 0 || bytes != 0 || file_bytes != 0; }
+        void merge(Delta& o)
+        {
+            count += o.count;
+            bytes += o.bytes;
+            file_bytes += o.file_bytes;
+            displaced.insert(displaced.end(), std::make_move_iterator(o.displaced.begin()),
+                             std::make_move_iterator(o.displaced.end()));
+            o.clear();
+        }
+        void clear()
+        {
+            count = bytes = file_bytes = 0;
+            displaced.clear();
+        }
+    };
+
+    /// One connection's bookkeeping: `statement` is filled by sciqlop_replaced() while a
+    /// statement runs and joins `pending` only if the statement succeeds; `pending` is written
+    /// before the transaction commits, or dropped when it rolls back.
+    struct Ledger
+    {
+        Delta pending;
+        Delta statement;
+    };
+
+    /// sciqlop_replaced(condition, old size, old path): returns `condition`; when it is true,
+    /// the row being replaced is recorded in the connection's ledger.
+    void sql_replaced(sqlite3_context* ctx, int, sqlite3_value** argv)
+    {
+        const bool replaced = sqlite3_value_int(argv[0]) != 0;
+        if (replaced)
+        {
+            auto* ledger = static_cast<Ledger*>(sqlite3_user_data(ctx));
+            std::optional<std::string_view> path;
+            if (sqlite3_value_type(argv[2]) != SQLITE_NULL)
+            {
+                const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
+                path = std::string_view(text ? text : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[2])));
+            }
+            try
+            {
+                ledger->statement.remove_row(sqlite3_value_int64(argv[1]), path);
+            }
+            catch (...)
+            {
+                sqlite3_result_error_nomem(ctx);
+                return;
+            }
+        }
+        sqlite3_result_int(ctx, replaced ? 1 : 0);
+    }
+
     constexpr std::size_t batch_rows = 500;
     constexpr std::uint64_t wal_truncate_threshold = 16ull << 20;
     constexpr std::size_t max_pending_accesses = 1'000'000;
@@ -62,6 +140,11 @@ struct Store<Policy>::Impl
     // (unlinked again if their transaction rolls back) are guarded by `mutex`.
     mutable std::recursive_mutex mutex;
     Connection db;
+    Ledger db_ledger, bg_ledger;
+    // Sets of inline values try overwrite_same_size first while it keeps paying off: it is the
+    // whole set when it finds a same-sized inline value, a wasted statement when it does not.
+    int same_size_hits = 0, same_size_skips = 0;
+    int db_fd = -1; // SQLite's descriptor of the main connection's database file, -1 if unknown
     int depth = 0;
     std::thread::id owner {};
     std::vector<std::vector<std::string>> created_files;
@@ -100,6 +183,7 @@ struct Store<Policy>::Impl
             throw error("NOT_A_DIRECTORY", directory.string() + " is not a directory");
 
         open_connection(db, false);
+        db_fd = database_descriptor();
         ensure_schema();
         if constexpr (Policy::eviction)
             apply_max_size(options.max_size);
@@ -122,9 +206,21 @@ struct Store<Policy>::Impl
         return 1;
     }
 
+    Ledger& ledger(Connection& c) { return &c == &db ? db_ledger : bg_ledger; }
+
     void open_connection(Connection& c, bool background)
     {
         c.open((directory / "sciqlop-cache.db").string());
+        // The schema's triggers are for other writers: this engine keeps the counters and the
+        // trash itself (Ledger), told of replaced rows by sciqlop_replaced().
+        int triggers = 1;
+        if (sqlite3_db_config(c.handle(), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &triggers) != SQLITE_OK || triggers != 0)
+            throw error("SQLITE_ERROR", "cannot turn triggers off on " + directory.string());
+        if (const int rc = sqlite3_create_function_v2(c.handle(), "sciqlop_replaced", 3,
+                                                      SQLITE_UTF8 | SQLITE_DIRECTONLY, &ledger(c), &sql_replaced,
+                                                      nullptr, nullptr, nullptr);
+            rc != SQLITE_OK)
+            throw_sqlite(c.handle(), rc, "sciqlop_replaced");
         if (background)
             sqlite3_busy_handler(c.handle(), &Impl::background_busy_handler, this);
         else
@@ -152,9 +248,9 @@ struct Store<Policy>::Impl
             }
         }
         c.exec(options.durability == Durability::power ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-        // temp_store stays at its default: statement journals (opened by every write inside a
-        // transaction, because of the counter triggers) then buffer 64 KiB in memory in one
-        // chunk instead of 1 KiB chunks, about a fifth of a batched set's instructions.
+        // temp_store stays at its default: statement journals (opened inside a transaction by
+        // set_many's multi-row statements) then buffer 64 KiB in memory in one chunk instead
+        // of 1 KiB chunks.
         c.exec("PRAGMA journal_size_limit=8388608; PRAGMA foreign_keys=OFF;"
                "PRAGMA cache_size=-8192; PRAGMA mmap_size=0");
     }
@@ -261,15 +357,56 @@ struct Store<Policy>::Impl
         return l;
     }
 
+    /// The descriptor SQLite's unix VFS holds on the main database file, for a cheap "was it
+    /// deleted?" check (fstat instead of stat by path: a third of the cost). The unix VFS's
+    /// file object starts with { methods, vfs, inode info, fd } (unchanged since 2008); the
+    /// value read there is used only if it is an open descriptor of the very file (same
+    /// device and inode as the path), else -1 and the check falls back to a stat by path.
+    int database_descriptor()
+    {
+        struct UnixFileHead
+        {
+            const sqlite3_io_methods* methods;
+            sqlite3_vfs* vfs;
+            void* inode;
+            int fd;
+        };
+        sqlite3_file* file = nullptr;
+        if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file)
+            return -1;
+        const sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+        if (!vfs || std::string_view(vfs->zName).substr(0, 4) != "unix" || vfs->szOsFile < int(sizeof(UnixFileHead)))
+            return -1;
+        int fd = -1;
+        std::memcpy(&fd, reinterpret_cast<const char*>(file) + offsetof(UnixFileHead, fd), sizeof fd);
+        struct stat by_fd {}, by_path {};
+        if (fd < 0 || ::fstat(fd, &by_fd) != 0
+            || ::stat((directory / "sciqlop-cache.db").c_str(), &by_path) != 0 || by_fd.st_dev != by_path.st_dev
+            || by_fd.st_ino != by_path.st_ino)
+            return -1;
+        return fd;
+    }
+
+    /// Whether the database file was deleted or replaced (renamed over) since it was opened.
+    bool database_moved()
+    {
+        if (db_fd >= 0)
+        {
+            struct stat st {};
+            return ::fstat(db_fd, &st) == 0 && st.st_nlink == 0;
+        }
+        int moved = 0;
+        return sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved;
+    }
+
     /// The lock for a write. A store whose database file was deleted or replaced since it was
     /// opened (its directory removed, the file renamed over) would commit into a file that no
     /// one will open again, and lose every later write silently at close: SQLite checks this
-    /// only in rollback-journal mode (SQLITE_READONLY_DBMOVED), so check it here, one stat().
+    /// only in rollback-journal mode (SQLITE_READONLY_DBMOVED), so check it here, one fstat().
     std::unique_lock<std::recursive_mutex> write_lock()
     {
         auto l = lock();
-        int moved = 0;
-        if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved)
+        if (database_moved())
             throw error("SQLITE_READONLY",
                         "the database file " + (directory / "sciqlop-cache.db").string()
                             + " was deleted or replaced while the store was open: writes would be lost; reopen the store",
@@ -277,23 +414,103 @@ struct Store<Policy>::Impl
         return l;
     }
 
-    /// Runs `f` atomically: in its own IMMEDIATE transaction, or in a savepoint when a user
-    /// transaction is open.
-    template <class F>
-    decltype(auto) atomically(F&& f)
+    static void run(Connection& c, const char* sql)
     {
-        const bool nested = depth > 0;
-        db.exec(nested ? "SAVEPOINT sciqlop_op" : "BEGIN IMMEDIATE");
+        auto& s = c.cached(sql);
+        ResetOnExit r { s };
+        s.step();
+    }
+
+    /// Writes the connection's pending counter changes and displaced files (into the trash),
+    /// inside its open transaction.
+    void settle(Connection& c)
+    {
+        auto& pending = ledger(c).pending;
+        if (!pending.displaced.empty())
+        {
+            auto& s = c.cached("INSERT INTO trash(path, ts) VALUES (?1, ?2)");
+            const double now = unix_now();
+            for (const auto& p : pending.displaced)
+            {
+                ResetOnExit r { s };
+                s.bind(1, std::string_view(p));
+                s.bind(2, now);
+                s.step();
+            }
+        }
+        if (pending.counters_changed())
+        {
+            auto& s = c.cached("UPDATE counters SET count = count + ?1, bytes = bytes + ?2, "
+                               "file_bytes = file_bytes + ?3 WHERE id = 0");
+            ResetOnExit r { s };
+            s.bind(1, pending.count);
+            s.bind(2, pending.bytes);
+            s.bind(3, pending.file_bytes);
+            s.step();
+        }
+        pending.clear();
+    }
+
+    /// Steps a write statement that reports the rows it replaces through sciqlop_replaced();
+    /// its changes join the pending ones only if it succeeds.
+    void step_tracked(Connection& c, Statement& s)
+    {
+        auto& l = ledger(c);
+        l.statement.clear();
+        s.step();
+        l.pending.merge(l.statement);
+    }
+
+    /// Steps a DELETE whose rows sciqlop_replaced() reports; returns how many it deleted.
+    std::uint64_t delete_tracked(Connection& c, Statement& s)
+    {
+        step_tracked(c, s);
+        return static_cast<std::uint64_t>(c.changes());
+    }
+
+    /// Runs the writes of `f` in a transaction of connection `c`: the open transaction of this
+    /// thread when there is one on the main connection (its changes are settled when it
+    /// commits), else an IMMEDIATE transaction of their own, settled before it commits.
+    template <class F>
+    auto in_transaction(Connection& c, F&& f)
+    {
+        if (&c == &db && depth > 0)
+            return f();
+        run(c, "BEGIN IMMEDIATE");
         try
         {
-            decltype(auto) result = f();
-            db.exec(nested ? "RELEASE sciqlop_op" : "COMMIT");
+            auto result = f();
+            settle(c);
+            run(c, "COMMIT");
             return result;
         }
         catch (...)
         {
-            sqlite3_exec(db.handle(), nested ? "ROLLBACK TO sciqlop_op; RELEASE sciqlop_op" : "ROLLBACK", nullptr,
-                         nullptr, nullptr);
+            ledger(c).pending.clear();
+            sqlite3_exec(c.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+
+    /// Runs `f` atomically: in its own IMMEDIATE transaction, or in a savepoint when a user
+    /// transaction is open.
+    template <class F>
+    auto atomically(F&& f)
+    {
+        if (depth == 0)
+            return in_transaction(db, std::forward<F>(f));
+        settle(db); // what is pending before the savepoint survives a rollback to it
+        run(db, "SAVEPOINT sciqlop_op");
+        try
+        {
+            auto result = f();
+            run(db, "RELEASE sciqlop_op");
+            return result;
+        }
+        catch (...)
+        {
+            db_ledger.pending.clear();
+            sqlite3_exec(db.handle(), "ROLLBACK TO sciqlop_op; RELEASE sciqlop_op", nullptr, nullptr, nullptr);
             throw;
         }
     }
@@ -315,10 +532,13 @@ struct Store<Policy>::Impl
             if (depth == 0)
             {
                 write_lock(); // refuses a database deleted or replaced while open
-                db.cached("BEGIN IMMEDIATE").step(), db.cached("BEGIN IMMEDIATE").reset();
+                run(db, "BEGIN IMMEDIATE");
             }
             else
+            {
+                settle(db); // what is pending before the savepoint survives a rollback to it
                 db.exec(("SAVEPOINT sciqlop_tx_" + std::to_string(depth)).c_str());
+            }
             ++depth;
             owner = std::this_thread::get_id();
             created_files.emplace_back();
@@ -346,9 +566,8 @@ struct Store<Policy>::Impl
         {
             if (depth == 1)
             {
-                auto& s = db.cached("COMMIT");
-                ResetOnExit r { s };
-                s.step();
+                settle(db);
+                run(db, "COMMIT");
             }
             else
             {
@@ -376,6 +595,7 @@ struct Store<Policy>::Impl
 
     void rollback_level()
     {
+        db_ledger.pending.clear(); // settled when this level began: the rest is undone
         if (depth == 1)
             sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
         else
@@ -431,8 +651,8 @@ struct Store<Policy>::Impl
     }
 
     /// Rows per statement of set_many: enough to amortize the statement's setup and its
-    /// statement journal (the counter triggers make every upsert open one inside a
-    /// transaction), few enough to stay far below SQLite's limit on parameters.
+    /// statement journal (a multi-row statement opens one inside a transaction), few enough
+    /// to stay far below SQLite's limit on parameters.
     static constexpr std::size_t set_many_rows = 64;
 
     void set_many(std::span<const Entry> entries)
@@ -483,7 +703,11 @@ struct Store<Policy>::Impl
                                 bind_entry(s, e.key, e.value, paths[i + row], e.options, now,
                                            static_cast<int>(row) * schema::params_per_row);
                             }
-                            s.step();
+                            step_tracked(db, s);
+                            for (std::size_t row = 0; row < set_many_rows; ++row)
+                                db_ledger.pending.add_row(
+                                    static_cast<std::int64_t>(entries[order[i + row]].value.size()),
+                                    !paths[i + row].empty());
                         }
                     }
                     auto& s = db.cached(schema::upsert);
@@ -492,7 +716,8 @@ struct Store<Policy>::Impl
                         ResetOnExit r { s };
                         const auto& e = entries[order[i]];
                         bind_entry(s, e.key, e.value, paths[i], e.options, now);
-                        s.step();
+                        step_tracked(db, s);
+                        db_ledger.pending.add_row(static_cast<std::int64_t>(e.value.size()), !paths[i].empty());
                     }
                     return 0;
                 };
@@ -500,10 +725,7 @@ struct Store<Policy>::Impl
             // after it pays for the pages journaled since (an open savepoint made 100,000
             // single-row upserts take 36 s instead of 0.3 s), so the caller's rollback is
             // what undoes a failed set_many there.
-            if (depth > 0)
-                write_rows();
-            else
-                atomically(write_rows);
+            in_transaction(db, write_rows);
         }
         catch (...)
         {
@@ -542,6 +764,57 @@ struct Store<Policy>::Impl
         }
     }
 
+    /// Steps an upsert, add or update of one row (of a value of `size` bytes, in file `path`
+    /// when not empty) on the main connection; returns whether the row was written.
+    bool write_tracked(Statement& s, std::size_t size, const std::string& path)
+    {
+        step_tracked(db, s);
+        if (db.changes() == 0)
+            return false;
+        db_ledger.pending.add_row(static_cast<std::int64_t>(size), !path.empty());
+        return true;
+    }
+
+    /// set_bytes(): overwrites the row, or inserts it when there is none.
+    void set_entry(std::string_view key, std::span<const std::byte> value, const SetOptions& o)
+    {
+        if constexpr (Policy::expiration)
+            check_expire(o.expire);
+        write_with_value(value,
+                         [&](const std::string& path)
+                         {
+                             if (path.empty() && depth == 0 && same_size_hits >= 0)
+                             {
+                                 auto& s = db.cached(schema::overwrite_same_size);
+                                 ResetOnExit r { s };
+                                 bind_entry(s, key, value, path, o, unix_now());
+                                 s.step();
+                                 if (db.changes() > 0)
+                                 {
+                                     same_size_hits = std::min(same_size_hits + 1, 8);
+                                     return true;
+                                 }
+                                 --same_size_hits;
+                             }
+                             else if (same_size_hits < 0 && ++same_size_skips % 16 == 0)
+                                 same_size_hits = 0; // try the fast path again now and then
+                             return in_transaction(db,
+                                                   [&]
+                                                   {
+                                                       const double now = unix_now();
+                                                       for (const char* sql : { schema::overwrite, schema::insert })
+                                                       {
+                                                           auto& s = db.cached(sql);
+                                                           ResetOnExit r { s };
+                                                           bind_entry(s, key, value, path, o, now);
+                                                           if (write_tracked(s, value.size(), path))
+                                                               return true;
+                                                       }
+                                                       throw error("SQLITE_ERROR", "set wrote no row");
+                                                   });
+                         });
+    }
+
     /// Runs `statement` (upsert or add) for an entry; returns whether a row changed.
     bool write_entry(const char* statement, std::string_view key, std::span<const std::byte> value,
                      const SetOptions& o)
@@ -551,11 +824,14 @@ struct Store<Policy>::Impl
         return write_with_value(value,
                                 [&](const std::string& path)
                                 {
-                                    auto& s = db.cached(statement);
-                                    ResetOnExit r { s };
-                                    bind_entry(s, key, value, path, o, unix_now());
-                                    s.step();
-                                    return db.changes() > 0;
+                                    return in_transaction(db,
+                                                          [&]
+                                                          {
+                                                              auto& s = db.cached(statement);
+                                                              ResetOnExit r { s };
+                                                              bind_entry(s, key, value, path, o, unix_now());
+                                                              return write_tracked(s, value.size(), path);
+                                                          });
                                 });
     }
 
@@ -565,14 +841,17 @@ struct Store<Policy>::Impl
         return write_with_value(value,
                                 [&](const std::string& path)
                                 {
-                                    auto& s = db.cached(schema::update);
-                                    ResetOnExit r { s };
-                                    s.bind(1, key);
-                                    bind_value(s, 2, value, path);
-                                    if constexpr (Policy::expiration)
-                                        s.bind(5, unix_now());
-                                    s.step();
-                                    return db.changes() > 0;
+                                    return in_transaction(db,
+                                                          [&]
+                                                          {
+                                                              auto& s = db.cached(schema::update);
+                                                              ResetOnExit r { s };
+                                                              s.bind(1, key);
+                                                              bind_value(s, 2, value, path);
+                                                              if constexpr (Policy::expiration)
+                                                                  s.bind(5, unix_now());
+                                                              return write_tracked(s, value.size(), path);
+                                                          });
                                 });
     }
 
@@ -628,11 +907,15 @@ struct Store<Policy>::Impl
     void drop_corrupt(std::string_view key, const std::string& path)
     {
         auto l = lock();
-        auto& s = db.cached("DELETE FROM cache WHERE key = ?1 AND path = ?2");
-        ResetOnExit r { s };
-        s.bind(1, key);
-        s.bind(2, std::string_view(path));
-        s.step();
+        in_transaction(db,
+                       [&]
+                       {
+                           auto& s = db.cached("DELETE FROM cache WHERE key = ?1 AND sciqlop_replaced(path = ?2, size, path)");
+                           ResetOnExit r { s };
+                           s.bind(1, key);
+                           s.bind(2, std::string_view(path));
+                           return delete_tracked(db, s);
+                       });
     }
 
     bool get_into(std::string_view key, const ByteSink& sink, bool count)
@@ -677,10 +960,10 @@ struct Store<Policy>::Impl
                     if (found == Lookup::file && files.read(path, size, sink) != ReadStatus::ok)
                         found = Lookup::miss;
                     // Delete whatever is there: a live entry (popped), an expired or corrupt one.
-                    auto& d = db.cached("DELETE FROM cache WHERE key = ?1");
+                    auto& d = db.cached("DELETE FROM cache WHERE key = ?1 AND sciqlop_replaced(1, size, path)");
                     ResetOnExit r { d };
                     d.bind(1, key);
-                    d.step();
+                    delete_tracked(db, d);
                     return found != Lookup::miss;
                 });
         }
@@ -702,25 +985,21 @@ struct Store<Policy>::Impl
         auto it = pending.begin();
         while (it != pending.end() && !stopping.load())
         {
-            c.exec("BEGIN IMMEDIATE");
-            try
-            {
-                auto& s = c.cached("UPDATE cache SET last_use = max(last_use, ?2), access_count_since_last_update = "
-                                   "access_count_since_last_update + 1 WHERE key = ?1");
-                for (std::size_t n = 0; n < batch_rows && it != pending.end(); ++n, ++it)
-                {
-                    ResetOnExit r { s };
-                    s.bind(1, std::string_view(it->first));
-                    s.bind(2, it->second);
-                    s.step();
-                }
-                c.exec("COMMIT");
-            }
-            catch (...)
-            {
-                sqlite3_exec(c.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-                throw;
-            }
+            in_transaction(c,
+                           [&]
+                           {
+                               auto& s = c.cached("UPDATE cache SET last_use = max(last_use, ?2), "
+                                                  "access_count_since_last_update = "
+                                                  "access_count_since_last_update + 1 WHERE key = ?1");
+                               for (std::size_t n = 0; n < batch_rows && it != pending.end(); ++n, ++it)
+                               {
+                                   ResetOnExit r { s };
+                                   s.bind(1, std::string_view(it->first));
+                                   s.bind(2, it->second);
+                                   s.step();
+                               }
+                               return 0;
+                           });
         }
         return pending.size();
     }
@@ -734,13 +1013,17 @@ struct Store<Policy>::Impl
             std::unique_lock<std::recursive_mutex> l;
             if (use_store_lock)
                 l = lock();
-            auto& s = c.cached("DELETE FROM cache WHERE key IN "
-                               "(SELECT key FROM cache WHERE expire <= ?1 ORDER BY expire LIMIT ?2)");
-            ResetOnExit r { s };
-            s.bind(1, unix_now());
-            s.bind(2, static_cast<std::int64_t>(batch_rows));
-            s.step();
-            const auto n = static_cast<std::uint64_t>(c.changes());
+            const auto n = in_transaction(
+                c,
+                [&]
+                {
+                    auto& s = c.cached("DELETE FROM cache WHERE key IN (SELECT key FROM cache WHERE expire <= ?1 "
+                                       "ORDER BY expire LIMIT ?2) AND sciqlop_replaced(1, size, path)");
+                    ResetOnExit r { s };
+                    s.bind(1, unix_now());
+                    s.bind(2, static_cast<std::int64_t>(batch_rows));
+                    return delete_tracked(c, s);
+                });
             total += n;
             if (n < batch_rows)
                 break;
@@ -762,7 +1045,7 @@ struct Store<Policy>::Impl
             std::unique_lock<std::recursive_mutex> l;
             if (use_store_lock)
                 l = lock();
-            const auto bytes = static_cast<std::uint64_t>(c.scalar_int("SELECT bytes FROM counters WHERE id = 0"));
+            const auto bytes = static_cast<std::uint64_t>(counter(c, "SELECT bytes FROM counters WHERE id = 0"));
             if (total == 0 && bytes <= limit)
                 return 0;
             if (bytes <= target)
@@ -785,27 +1068,21 @@ struct Store<Policy>::Impl
             }
             if (victims.empty())
                 break;
-            const bool nested = use_store_lock && depth > 0;
-            c.exec(nested ? "SAVEPOINT sciqlop_evict" : "BEGIN IMMEDIATE");
-            try
-            {
-                auto& d = c.cached("DELETE FROM cache WHERE key = ?1 AND last_use = ?2");
-                for (const auto& [k, last_use] : victims)
-                {
-                    ResetOnExit r { d };
-                    d.bind(1, std::string_view(k));
-                    d.bind(2, last_use);
-                    d.step();
-                    total += static_cast<std::uint64_t>(c.changes());
-                }
-                c.exec(nested ? "RELEASE sciqlop_evict" : "COMMIT");
-            }
-            catch (...)
-            {
-                sqlite3_exec(c.handle(), nested ? "ROLLBACK TO sciqlop_evict; RELEASE sciqlop_evict" : "ROLLBACK",
-                             nullptr, nullptr, nullptr);
-                throw;
-            }
+            total += in_transaction(c,
+                                    [&]
+                                    {
+                                        auto& d = c.cached(
+                                            "DELETE FROM cache WHERE key = ?1 AND sciqlop_replaced(last_use = ?2, size, path)");
+                                        std::uint64_t n = 0;
+                                        for (const auto& [k, last_use] : victims)
+                                        {
+                                            ResetOnExit r { d };
+                                            d.bind(1, std::string_view(k));
+                                            d.bind(2, last_use);
+                                            n += delete_tracked(c, d);
+                                        }
+                                        return n;
+                                    });
         }
         return total;
     }
@@ -852,6 +1129,15 @@ struct Store<Policy>::Impl
                 break;
         }
         return total;
+    }
+
+    /// Reads a counter (`sql` selects it from the counters row) as this thread sees it: inside
+    /// its open transaction, the changes not yet settled are written first.
+    std::int64_t counter(Connection& c, const char* sql)
+    {
+        if (&c == &db && depth > 0)
+            settle(db);
+        return c.scalar_int(sql);
     }
 
     std::uint64_t wal_size() const { return file_size_or_zero(directory / "sciqlop-cache.db-wal"); }
@@ -1022,6 +1308,8 @@ struct Store<Policy>::Impl
                 orphans.push_back(std::move(f.relative));
         }
         result.orphaned_files = orphans.size();
+        if (depth > 0)
+            settle(db);
         {
             auto& s = db.cached("SELECT (SELECT count FROM counters WHERE id = 0) = (SELECT count(*) FROM cache) "
                                 "AND (SELECT bytes FROM counters WHERE id = 0) = "
@@ -1038,14 +1326,15 @@ struct Store<Policy>::Impl
             atomically(
                 [&]
                 {
-                    auto& d = db.cached("DELETE FROM cache WHERE key = ?1 AND path = ?2");
+                    auto& d = db.cached("DELETE FROM cache WHERE key = ?1 AND sciqlop_replaced(path = ?2, size, path)");
                     for (const auto& [key, path] : bad_rows)
                     {
                         ResetOnExit r { d };
                         d.bind(1, std::string_view(key));
                         d.bind(2, std::string_view(path));
-                        d.step();
+                        delete_tracked(db, d);
                     }
+                    settle(db); // the bad rows' files go to the trash; the recount below is exact
                     db.exec("INSERT INTO counters(id, count, bytes, file_bytes) SELECT 0, count(*), "
                             "coalesce(sum(size), 0), coalesce(sum(CASE WHEN path IS NOT NULL THEN size END), 0) "
                             "FROM cache WHERE true ON CONFLICT(id) DO UPDATE SET count = excluded.count, "
@@ -1083,7 +1372,7 @@ Store<P>& Store<P>::operator=(Store&&) noexcept = default;
 template <class P>
 void Store<P>::set_bytes(std::string_view key, std::span<const std::byte> value, const SetOptions& options)
 {
-    impl_->write_entry(Impl::schema::upsert, key, value, options);
+    impl_->set_entry(key, value, options);
 }
 
 template <class P>
@@ -1108,24 +1397,30 @@ template <class P>
 bool Store<P>::del(std::string_view key)
 {
     auto l = impl_->write_lock();
-    auto& s = impl_->db.cached(Impl::schema::del);
-    ResetOnExit r { s };
-    s.bind(1, key);
-    const double now = unix_now();
-    if constexpr (P::expiration)
-        s.bind(2, now);
-    s.step();
-    if (impl_->db.changes() > 0)
-        return true;
-    if constexpr (P::expiration)
-    {
-        auto& e = impl_->db.cached(Impl::schema::del_expired);
-        ResetOnExit re { e };
-        e.bind(1, key);
-        e.bind(2, now);
-        e.step();
-    }
-    return false;
+    auto& db = impl_->db;
+    return impl_->in_transaction(db,
+                                 [&]
+                                 {
+                                     const double now = unix_now();
+                                     {
+                                         auto& s = db.cached(Impl::schema::del);
+                                         ResetOnExit r { s };
+                                         s.bind(1, key);
+                                         if constexpr (P::expiration)
+                                             s.bind(2, now);
+                                         if (impl_->delete_tracked(db, s) > 0)
+                                             return true;
+                                     }
+                                     if constexpr (P::expiration)
+                                     {
+                                         auto& e = db.cached(Impl::schema::del_expired);
+                                         ResetOnExit r { e };
+                                         e.bind(1, key);
+                                         e.bind(2, now);
+                                         impl_->delete_tracked(db, e);
+                                     }
+                                     return false;
+                                 });
 }
 
 template <class P>
@@ -1194,7 +1489,7 @@ std::int64_t Store<P>::incr(std::string_view key, std::int64_t delta, std::int64
                 auto& u = impl_->db.cached(Impl::schema::upsert);
                 ResetOnExit r { u };
                 impl_->bind_entry(u, key, bytes, {}, {}, now);
-                u.step();
+                impl_->write_tracked(u, sizeof bytes, {});
             }
             return result;
         });
@@ -1207,7 +1502,15 @@ void Store<P>::clear()
     impl_->atomically(
         [&]
         {
-            impl_->db.exec("DELETE FROM cache");
+            auto& db = impl_->db;
+            auto& t = db.cached("INSERT INTO trash(path, ts) SELECT path, ?1 FROM cache WHERE path IS NOT NULL");
+            {
+                ResetOnExit r { t };
+                t.bind(1, unix_now());
+                t.step();
+            }
+            Impl::run(db, "DELETE FROM cache");
+            Impl::run(db, "UPDATE counters SET count = 0, bytes = 0, file_bytes = 0 WHERE id = 0");
             return 0;
         });
     if constexpr (P::eviction)
@@ -1308,7 +1611,7 @@ template <class P>
 std::uint64_t Store<P>::count()
 {
     auto l = impl_->lock();
-    auto total = impl_->db.scalar_int("SELECT count FROM counters WHERE id = 0");
+    auto total = impl_->counter(impl_->db, "SELECT count FROM counters WHERE id = 0");
     if constexpr (P::expiration)
     {
         // Expired rows not yet swept are not live; the partial index on expire finds them.
@@ -1325,14 +1628,14 @@ template <class P>
 std::uint64_t Store<P>::size()
 {
     auto l = impl_->lock();
-    return static_cast<std::uint64_t>(impl_->db.scalar_int("SELECT bytes FROM counters WHERE id = 0"));
+    return static_cast<std::uint64_t>(impl_->counter(impl_->db, "SELECT bytes FROM counters WHERE id = 0"));
 }
 
 template <class P>
 std::uint64_t Store<P>::volume()
 {
     auto l = impl_->lock();
-    const auto file_bytes = impl_->db.scalar_int("SELECT file_bytes FROM counters WHERE id = 0");
+    const auto file_bytes = impl_->counter(impl_->db, "SELECT file_bytes FROM counters WHERE id = 0");
     return static_cast<std::uint64_t>(file_bytes) + file_size_or_zero(impl_->directory / "sciqlop-cache.db")
         + impl_->wal_size();
 }
@@ -1369,11 +1672,15 @@ std::uint64_t Store<P>::evict_tag(std::string_view tag)
     requires P::tags
 {
     auto l = impl_->write_lock();
-    auto& s = impl_->db.cached("DELETE FROM cache WHERE tag = ?1");
-    ResetOnExit r { s };
-    s.bind(1, tag);
-    s.step();
-    return static_cast<std::uint64_t>(impl_->db.changes());
+    auto& db = impl_->db;
+    return impl_->in_transaction(db,
+                                 [&]
+                                 {
+                                     auto& s = db.cached("DELETE FROM cache WHERE tag = ?1 AND sciqlop_replaced(1, size, path)");
+                                     ResetOnExit r { s };
+                                     s.bind(1, tag);
+                                     return impl_->delete_tracked(db, s);
+                                 });
 }
 
 template <class P>

@@ -223,4 +223,28 @@ TEST_SUITE("corrupt")
             CHECK(cache.check().ok);
         }
     }
+    TEST_CASE("writes refuse a database file deleted or replaced while the store is open")
+    {
+        for (const bool replace : { false, true })
+        {
+            TempDir tmp("moved");
+            Cache cache(tmp.path(), Options { .background = false });
+            cache.set("a", "1");
+            if (replace)
+            {
+                // Renamed over by another store's file, as an atomic replace would do.
+                TempDir other("moved-other");
+                {
+                    Cache o(other.path(), Options { .background = false });
+                    o.set("b", "2");
+                }
+                fs::rename(db_file(other.path()), db_file(tmp.path()));
+            }
+            else
+                fs::remove(db_file(tmp.path()));
+            CHECK_ERROR_CODE(cache.set("c", "3"), "SQLITE_READONLY");
+            CHECK_ERROR_CODE(cache.del("a"), "SQLITE_READONLY");
+            CHECK_ERROR_CODE(cache.begin(), "SQLITE_READONLY");
+        }
+    }
 }
