@@ -402,11 +402,12 @@ struct Store<Policy>::Impl
     /// The lock for a write. A store whose database file was deleted or replaced since it was
     /// opened (its directory removed, the file renamed over) would commit into a file that no
     /// one will open again, and lose every later write silently at close: SQLite checks this
-    /// only in rollback-journal mode (SQLITE_READONLY_DBMOVED), so check it here, one fstat().
+    /// only in rollback-journal mode (SQLITE_READONLY_DBMOVED), so check it here, one fstat()
+    /// per write transaction (begin() checks for the writes of a user transaction).
     std::unique_lock<std::recursive_mutex> write_lock()
     {
         auto l = lock();
-        if (database_moved())
+        if (depth == 0 && database_moved())
             throw error("SQLITE_READONLY",
                         "the database file " + (directory / "sciqlop-cache.db").string()
                             + " was deleted or replaced while the store was open: writes would be lost; reopen the store",
