@@ -44,15 +44,6 @@ CREATE INDEX IF NOT EXISTS idx_cache_expire ON cache(expire) WHERE expire IS NOT
     static constexpr const char* upsert
         = SCIQLOP_CACHE_UPSERT_HEAD "(?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)" SCIQLOP_CACHE_UPSERT_TAIL;
 
-    // A single set is `overwrite`, then `insert` when no row was there: cheaper than the
-    // upsert (which first tries the insert, then runs its update), as most sets of a cache
-    // overwrite. Both bind like upsert; they run in one transaction, so nothing comes between.
-    static constexpr const char* overwrite
-        = "UPDATE cache SET path = ?2, value = ?3, size = ?4, expire = ?5, last_update = ?6, last_use = ?6, "
-          "access_count_since_last_update = 0, tag = ?7 WHERE key = ?1 AND sciqlop_replaced(1, size, path)";
-    static constexpr const char* insert
-        = "INSERT INTO cache(key, path, value, size, expire, last_update, last_use, access_count_since_last_update, "
-          "tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)";
     // An inline value replacing an inline value of the same size changes no counter and
     // displaces no file: on its own, this statement is the whole set (binds like upsert).
     static constexpr const char* overwrite_same_size
@@ -119,9 +110,6 @@ CREATE TABLE IF NOT EXISTS cache (
     " ON CONFLICT(key) DO UPDATE SET path = excluded.path, value = excluded.value, size = excluded.size "          \
     "WHERE sciqlop_replaced(1, cache.size, cache.path)"
     static constexpr const char* upsert = SCIQLOP_CACHE_UPSERT_HEAD "(?1, ?2, ?3, ?4)" SCIQLOP_CACHE_UPSERT_TAIL;
-    static constexpr const char* overwrite
-        = "UPDATE cache SET path = ?2, value = ?3, size = ?4 WHERE key = ?1 AND sciqlop_replaced(1, size, path)";
-    static constexpr const char* insert = "INSERT INTO cache(key, path, value, size) VALUES (?1, ?2, ?3, ?4)";
     static constexpr const char* overwrite_same_size
         = "UPDATE cache SET value = ?3 WHERE key = ?1 AND size = ?4 AND path IS NULL";
 

@@ -802,16 +802,10 @@ struct Store<Policy>::Impl
                              return in_transaction(db,
                                                    [&]
                                                    {
-                                                       const double now = unix_now();
-                                                       for (const char* sql : { schema::overwrite, schema::insert })
-                                                       {
-                                                           auto& s = db.cached(sql);
-                                                           ResetOnExit r { s };
-                                                           bind_entry(s, key, value, path, o, now);
-                                                           if (write_tracked(s, value.size(), path))
-                                                               return true;
-                                                       }
-                                                       throw error("SQLITE_ERROR", "set wrote no row");
+                                                       auto& s = db.cached(schema::upsert);
+                                                       ResetOnExit r { s };
+                                                       bind_entry(s, key, value, path, o, unix_now());
+                                                       return write_tracked(s, value.size(), path);
                                                    });
                          });
     }
