@@ -6,7 +6,9 @@
  * each layer separately, interleaved in blocks so that drift is shared:
  *
  *   api          cache.set / cache.get / cache.delete (TypeScript wrapper + addon + engine)
- *   addon        the same calls on the native object directly (addon + engine, no TypeScript)
+ *   addon        the same calls on the native object directly (addon + engine, no TypeScript;
+ *               its gets do not use the API's read pool, lib/read-pool.ts: each value gets an
+ *               ArrayBuffer of its own, a few hundred ns more than the API's pooled Buffer)
  *   bsq-engine   better-sqlite3 running the engine's own SQL (its upsert / get / delete, numbered
  *               parameters made positional) on a
  *                store of the engine's schema with its triggers: the engine's SQL cost, paid

@@ -16,6 +16,13 @@
 //   worker starts on them before the turn ends. Consecutive sets go through the engine's
 //   set_many (key order, many rows per statement). The execution itself, with the failure
 //   handling below, is async_session.hpp.
+// - JavaScript batches. setAsync() calls with small values are gathered by lib/async.ts
+//   into one block (keys and values back to back) and handed over as one operation
+//   (set_batch: copied here in one piece, written with one set_many, all or none, one
+//   promise for the whole batch). The batch being gathered must reach the queue before
+//   anything else on the store: the lib hands it over before its other asynchronous calls,
+//   and drain() and close() take it (`take_batch`) when the flag the lib raises while it
+//   gathers one is set.
 // - A dedicated thread rather than libuv's pool: a write waiting for another process's lock
 //   (up to the busy timeout) never holds one of the four pool threads that fs, dns, crypto
 //   and zlib share, and a transaction can span several queue drains.
@@ -38,6 +45,7 @@
 //   or process teardown stops the thread after running what is queued (their promises can
 //   no longer settle).
 #include "async_session.hpp"
+#include "arguments.hpp"
 #include "errors.hpp"
 
 #include <sciqlop_cache/sciqlop_cache.hpp>
@@ -102,14 +110,28 @@ public:
     /// errors?)` receives the outcomes of the next `count` operations in call order; `step(seq,
     /// bytes?)` answers incrAsync (see the file comment). Both are held weakly (their owner, the
     /// JavaScript store, holds them) except while operations are pending.
+    /// `take_batch()` returns the JavaScript batch being gathered (the arguments of
+    /// push_batch() as an array) or undefined; `batch_flag` is a Uint8Array whose first byte
+    /// the lib sets while it gathers one (both optional).
     void start(Napi::Env env, const std::shared_ptr<AsyncQueue>& self, Napi::Object owner, Napi::Function settle,
-               Napi::Function step)
+               Napi::Function step, Napi::Value take_batch = {}, Napi::Value batch_flag = {})
     {
         if (started_)
             return;
         owner_ = Napi::Reference<Napi::Object>::New(owner, 0);
         settle_ = Napi::Reference<Napi::Function>::New(settle, 0);
         step_fn_ = Napi::Reference<Napi::Function>::New(step, 0);
+        if (!take_batch.IsEmpty() && take_batch.IsFunction() && !batch_flag.IsEmpty() && batch_flag.IsTypedArray())
+        {
+            const auto flag = batch_flag.As<Napi::TypedArray>();
+            auto buffer = flag.ArrayBuffer(); // off the V8 heap from now on: does not move
+            if (flag.ByteLength() >= 1)
+            {
+                take_batch_ = Napi::Reference<Napi::Function>::New(take_batch.As<Napi::Function>(), 0);
+                batch_flag_ref_ = Napi::Reference<Napi::Object>::New(buffer, 1);
+                batch_flag_ = static_cast<volatile std::uint8_t*>(buffer.Data()) + flag.ByteOffset();
+            }
+        }
         auto* context = new std::shared_ptr<AsyncQueue>(self);
         const napi_status status = napi_create_threadsafe_function(
             env, nullptr, nullptr, Napi::String::New(env, "sciqlop-cache async"), 0, 1, context,
@@ -126,6 +148,60 @@ public:
 
     [[nodiscard]] bool started() const noexcept { return started_; }
 
+    /// A set_batch operation from the lib's arguments (block, used, lengths, count, expire?,
+    /// tag?): the first `used` bytes of `block` hold `count` keys and values back to back,
+    /// lengths[2i] and lengths[2i + 1] the size of each. Copied (the lib reuses its block).
+    static AsyncOp make_batch(Napi::Env env, const Napi::Value& block, const Napi::Value& used,
+                              const Napi::Value& lengths, const Napi::Value& count, const Napi::Value& expire,
+                              const Napi::Value& tag)
+    {
+        if (!block.IsTypedArray() || block.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array
+            || !lengths.IsTypedArray() || lengths.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array
+            || !used.IsNumber() || !count.IsNumber())
+            throw Napi::TypeError::New(env, "Expected (Uint8Array, number, Uint32Array, number) for a batch");
+        const auto bytes = block.As<Napi::Uint8Array>();
+        const auto sizes = lengths.As<Napi::Uint32Array>();
+        const double used_d = used.As<Napi::Number>().DoubleValue();
+        const double count_d = count.As<Napi::Number>().DoubleValue();
+        if (!(used_d >= 0) || used_d > static_cast<double>(bytes.ByteLength()) || !(count_d >= 0)
+            || count_d * 2 > static_cast<double>(sizes.ElementLength()))
+            throw Napi::RangeError::New(env, "Batch sizes out of range");
+        const auto n = static_cast<std::size_t>(count_d);
+        const auto size = static_cast<std::size_t>(used_d);
+        AsyncOp op;
+        op.kind = AsyncKind::set_batch;
+        op.batch = std::make_unique<AsyncOp::Batch>();
+        op.batch->lengths.assign(sizes.Data(), sizes.Data() + 2 * n);
+        std::uint64_t total = 0;
+        for (const auto l : op.batch->lengths)
+            total += l;
+        if (total != size)
+            throw Napi::RangeError::New(env, "Batch lengths do not add up");
+        op.batch->data = Buffer(size);
+        if (size)
+            std::memcpy(op.batch->data.data(), bytes.Data(), size);
+        using policy = typename S::policy;
+        if constexpr (policy::expiration)
+            op.expire = expire_arg(env, expire);
+        if constexpr (policy::tags)
+            op.tag = tag_arg(env, tag);
+        return op;
+    }
+
+    /// Takes the batch the lib is gathering, if any, and queues it.
+    void take_js_batch(Napi::Env env)
+    {
+        if (batch_flag_ == nullptr || *batch_flag_ == 0 || take_batch_.IsEmpty())
+            return;
+        const Napi::Function fn = take_batch_.Value();
+        if (fn.IsEmpty())
+            return;
+        const Napi::Value args = fn.Call({});
+        if (!args.IsArray())
+            return;
+        const auto a = args.As<Napi::Array>();
+        push(env, make_batch(env, a.Get(0u), a.Get(1u), a.Get(2u), a.Get(3u), a.Get(4u), a.Get(5u)));
+    }
     /// Appends an operation (arguments already converted: nothing here throws JavaScript errors).
     void push(Napi::Env env, AsyncOp&& op)
     {
@@ -139,6 +215,7 @@ public:
         bool wake = false;
         {
             std::lock_guard l(mutex_);
+            queued_rows_ += op.batch ? op.batch->count() : 1;
             queue_.push_back(std::move(op));
             handed_.fetch_add(1, std::memory_order_relaxed);
             wake = std::exchange(worker_waiting_, false);
@@ -169,7 +246,10 @@ public:
         {
             std::lock_guard l(mutex_);
             for (auto& op : held_)
+            {
+                queued_rows_ += op.batch ? op.batch->count() : 1;
                 queue_.push_back(std::move(op));
+            }
             handed_.fetch_add(held_.size(), std::memory_order_relaxed);
             flush_seq_.store(handed_.load(std::memory_order_relaxed), std::memory_order_release);
             worker_waiting_ = false;
@@ -182,6 +262,8 @@ public:
     /// meanwhile. Called before each synchronous operation; cheap when nothing is pending.
     void drain(Napi::Env env)
     {
+        if (batch_flag_ != nullptr && *batch_flag_ != 0) [[unlikely]]
+            take_js_batch(env);
         if (!started_ || executed_.load(std::memory_order_acquire) == issued_ || hold_)
             return;
         flush();
@@ -209,6 +291,7 @@ public:
     {
         if (!started_)
             return;
+        take_js_batch(env); // held back too when inside a transaction: then failed below
         fail_held();
         hold_ = false;
         drain(env);
@@ -261,7 +344,7 @@ private:
             busy ? napi_ref_threadsafe_function(env, tsfn_) : napi_unref_threadsafe_function(env, tsfn_);
         if (!owner_.IsEmpty())
             busy ? owner_.Ref() : owner_.Unref();
-        for (auto* ref : { &settle_, &step_fn_ })
+        for (auto* ref : { &settle_, &step_fn_, &take_batch_ })
         {
             if (!ref->IsEmpty())
                 busy ? ref->Ref() : ref->Unref();
@@ -405,7 +488,8 @@ private:
 
     static bool has_result(AsyncKind kind) noexcept
     {
-        return kind != AsyncKind::set && kind != AsyncKind::set_many && kind != AsyncKind::incr;
+        return kind != AsyncKind::set && kind != AsyncKind::set_many && kind != AsyncKind::set_batch
+            && kind != AsyncKind::incr;
     }
 
     static Napi::Value buffer_of(Napi::Env env, const Buffer& b)
@@ -549,11 +633,12 @@ private:
                 const bool flushed
                     = flush_seq_.load(std::memory_order_acquire) >= handed_.load(std::memory_order_relaxed);
                 if (!queue_.empty()
-                    && (flushed || stopping_ || no_js_ || queue_.size() >= min_chunk
+                    && (flushed || stopping_ || no_js_ || queued_rows_ >= min_chunk
                         || now - chunk_since >= chunk_wait))
                 {
                     auto batch = std::exchange(queue_, {});
                     taken_ += batch.size();
+                    queued_rows_ = 0;
                     l.unlock();
                     session.execute(std::move(batch));
                     l.lock();
@@ -616,7 +701,9 @@ private:
     std::thread worker_;
     napi_threadsafe_function tsfn_ = nullptr;
     Napi::Reference<Napi::Object> owner_;
-    Napi::FunctionReference settle_, step_fn_;
+    Napi::FunctionReference settle_, step_fn_, take_batch_;
+    Napi::ObjectReference batch_flag_ref_;      // keeps the flag's memory
+    volatile std::uint8_t* batch_flag_ = nullptr; // set by the lib while it gathers a batch
 
     // Main thread only.
     bool started_ = false;
@@ -632,6 +719,7 @@ private:
     std::vector<AsyncOp> queue_;     // handed over, not yet taken
     std::vector<AsyncOp> completed_; // executed, not yet settled
     std::uint64_t taken_ = 0;
+    std::size_t queued_rows_ = 0; // rows in queue_ (a batch counts its entries)
     std::atomic<std::uint64_t> handed_ { 0 }, flush_seq_ { 0 }; // written by the main thread
     std::atomic<std::uint64_t> executed_ { 0 };
     bool worker_waiting_ = false, stopping_ = false, no_js_ = false, notified_ = false;

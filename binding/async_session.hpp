@@ -34,6 +34,7 @@ enum class AsyncKind : std::uint8_t
     incr,
     get_many,
     set_many,
+    set_batch, // the setAsync calls of one JavaScript batch (lib/async.ts): all or none
 };
 
 /// One asynchronous operation with its arguments copied out of JavaScript, and its outcome.
@@ -45,6 +46,28 @@ struct AsyncOp
         std::vector<Buffer> values; // set_many: to write; get_many: read (found[i] tells)
         std::vector<char> found;
     };
+    /// set_batch: the keys (UTF-8) and values of the batch back to back in one block, with
+    /// the length of each key and value (lengths[2i], lengths[2i + 1]).
+    struct Batch
+    {
+        Buffer data;
+        std::vector<std::uint32_t> lengths;
+
+        [[nodiscard]] std::size_t count() const noexcept { return lengths.size() / 2; }
+        /// Calls f(key, value) for each entry, in call order.
+        template <class F>
+        void for_each(F&& f) const
+        {
+            const std::byte* p = data.data();
+            for (std::size_t i = 0; i + 1 < lengths.size(); i += 2)
+            {
+                const std::string_view key(reinterpret_cast<const char*>(p), lengths[i]);
+                p += lengths[i];
+                f(key, std::span<const std::byte>(p, lengths[i + 1]));
+                p += lengths[i + 1];
+            }
+        }
+    };
 
     AsyncKind kind = AsyncKind::get;
     bool result = false; // get/peek/pop: found; has/add/del: the answer
@@ -54,6 +77,7 @@ struct AsyncOp
     std::optional<double> expire;
     std::optional<std::string> tag;
     std::unique_ptr<Many> many;
+    std::unique_ptr<Batch> batch;
     std::exception_ptr error;
 
     [[nodiscard]] bool writes() const noexcept
@@ -72,6 +96,8 @@ struct AsyncOp
     [[nodiscard]] std::size_t bytes() const noexcept
     {
         std::size_t n = key.size() + value.size();
+        if (batch)
+            n += batch->data.size();
         if (many)
         {
             for (const auto& v : many->values)
@@ -140,6 +166,15 @@ public:
                 while (end < ops.size() && ops[end].kind == AsyncKind::set)
                     bytes += ops[end++].bytes();
                 run_sets(i, end);
+                i = end;
+                continue;
+            }
+            if (ops[i].kind == AsyncKind::set_batch)
+            {
+                std::size_t end = i + 1;
+                while (end < ops.size() && ops[end].kind == AsyncKind::set_batch && same_options(ops[i], ops[end]))
+                    bytes += ops[end++].bytes();
+                run_batches(i, end);
                 i = end;
                 continue;
             }
@@ -353,6 +388,89 @@ private:
         }
     }
 
+    static bool same_options(const AsyncOp& a, const AsyncOp& b) { return a.expire == b.expire && a.tag == b.tag; }
+
+    /// Consecutive JavaScript batches (same options) in one set_many: keys sorted over all of
+    /// them, one statement per 64 rows. Each batch is all or none: on a failure the shards
+    /// are rolled back and their operations replayed one by one, each batch in its own
+    /// transaction (per shard for a fanout).
+    void run_batches(std::size_t begin, std::size_t end)
+    {
+        std::size_t rows = 0;
+        for (std::size_t i = begin; i < end; ++i)
+            rows += ops[i].batch->count();
+        std::vector<Entry> entries;
+        entries.reserve(rows);
+        const auto options = ops[begin].options();
+        for (std::size_t i = begin; i < end; ++i)
+            ops[i].batch->for_each([&](std::string_view key, std::span<const std::byte> value)
+                                   { entries.push_back({ key, value, options }); });
+        std::vector<std::size_t> touched;
+        if (shards_.size() == 1)
+            touched.push_back(0);
+        else
+        {
+            std::vector<char> hit(shards_.size(), 0);
+            for (const auto& e : entries)
+                hit[shard_index(e.key)] = 1;
+            for (std::size_t k = 0; k < hit.size(); ++k)
+            {
+                if (hit[k])
+                    touched.push_back(k);
+            }
+        }
+        for (const auto k : touched)
+        {
+            if (!ensure_open(k, ops[begin]))
+            {
+                for (std::size_t i = begin; i < end; ++i)
+                    ops[i].error = shards_[k].error;
+                return;
+            }
+        }
+        for (const auto k : touched)
+        {
+            for (std::size_t i = begin; i < end; ++i)
+                shards_[k].ops.push_back(i);
+        }
+        try
+        {
+            if (touched.size() == 1)
+                shard(touched.front()).set_many(entries);
+            else
+                store_.set_many(entries);
+        }
+        catch (...)
+        {
+            recover_all(touched);
+        }
+    }
+
+    /// recover() for an operation that wrote to several shards: every shard is rolled back
+    /// before anything is replayed (a replay writes to all the shards of its operation).
+    void recover_all(const std::vector<std::size_t>& touched)
+    {
+        std::vector<std::size_t> replayed;
+        for (const auto k : touched)
+        {
+            try
+            {
+                shard(k).rollback();
+            }
+            catch (...)
+            {
+            }
+            shards_[k].mode = Mode::none;
+            auto& list = shards_[k].ops;
+            replayed.insert(replayed.end(), list.begin(), list.end());
+            list.clear();
+        }
+        std::sort(replayed.begin(), replayed.end());
+        replayed.erase(std::unique(replayed.begin(), replayed.end()), replayed.end());
+        for (const auto i : replayed)
+            run_alone(ops[i], touched.size() == 1 ? &touched.front() : nullptr);
+    }
+
     /// incrAsync. The JavaScript step never runs while this worker holds the write lock:
     /// something the main thread waits for (another store object on the same directory,
     /// another process) could be waiting for that lock. So the shard's transaction is
@@ -413,7 +531,7 @@ private:
         op.result = false;
         try
         {
-            run(op, shard(op.many ? 0 : shard_index(op.key)));
+            run(op, shard(op.many || op.batch ? 0 : shard_index(op.key)));
         }
         catch (...)
         {
@@ -461,6 +579,16 @@ private:
                                                            return out.data();
                                                        });
                 }
+                break;
+            }
+            case AsyncKind::set_batch:
+            {
+                std::vector<Entry> entries;
+                entries.reserve(op.batch->count());
+                const auto options = op.options();
+                op.batch->for_each([&](std::string_view key, std::span<const std::byte> value)
+                                   { entries.push_back({ key, value, options }); });
+                store_.set_many(entries);
                 break;
             }
             case AsyncKind::set_many:

@@ -11,6 +11,8 @@
 
 #include <napi.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -44,6 +46,56 @@ struct BufferSink
         NAPI_THROW_IF_FAILED(env, napi_create_buffer(env, size, &data, out), nullptr);
         static std::byte empty_value; // napi_create_buffer may give no memory for 0 bytes
         return data ? static_cast<std::byte*>(data) : &empty_value;
+    }
+};
+
+/// Values up to this size may be written into the caller's read pool (lib/read-pool.ts keeps
+/// at least this much room free in it); larger ones always get a Buffer of their own.
+inline constexpr std::size_t pooled_read_max = 4096;
+
+/// Set while a read waits in store() for its store's asynchronous work, which may run
+/// JavaScript (an incrAsync step through the serializer). A read that JavaScript makes then
+/// does not use the read pool: the offset its caller would pass is the one the outer read
+/// writes at.
+inline thread_local bool pooled_read_running = false;
+
+/// The engine's ByteSink for reads given a read pool (an ArrayBuffer and an offset in it): a
+/// value of at most pooled_read_max bytes that fits is copied into the pool at the offset
+/// (the caller makes a Buffer over that slice), any other into a Buffer of its own, as
+/// BufferSink does. Either way, one copy into memory owned by V8. The pool arguments are only
+/// looked at when a value is found (a miss costs nothing more); a pool that is not an
+/// ArrayBuffer, is detached or has no room is not used.
+struct PooledSink
+{
+    struct State
+    {
+        napi_env env;
+        napi_value pool = nullptr; // nullptr: no pool
+        napi_value offset = nullptr;
+        napi_value out = nullptr;
+        bool pooled = false;
+        std::size_t size = 0;
+    };
+    State* state; // one pointer: fits in std::function's local storage, no allocation
+
+    std::byte* operator()(std::size_t size) const
+    {
+        if (state->pool && size <= pooled_read_max)
+        {
+            void* data = nullptr;
+            std::size_t length = 0;
+            std::uint32_t at = 0;
+            if (napi_get_arraybuffer_info(state->env, state->pool, &data, &length) == napi_ok && data
+                && napi_get_value_uint32(state->env, state->offset, &at) == napi_ok && at <= length
+                && size <= length - at)
+            {
+                state->pooled = true;
+                state->size = size;
+                return static_cast<std::byte*>(data) + at;
+            }
+        }
+        state->pooled = false;
+        return BufferSink { state->env, &state->out }(size);
     }
 };
 
@@ -205,6 +257,9 @@ private:
             return store(info.Env());
     }
 
+    /// get/peek/pop(key) -> Buffer | undefined, or with a read pool (lib/read-pool.ts):
+    /// (key, pool: ArrayBuffer, offset) -> the size of the value written at pool[offset], or a
+    /// Buffer of its own (a large value), or undefined on a miss.
     template <class F>
     Napi::Value read(const Napi::CallbackInfo& info, F&& engine_read)
     {
@@ -213,11 +268,30 @@ private:
                        [&]() -> Napi::Value
                        {
                            const KeyArg key(env, info[0]);
-                           napi_value out = nullptr;
-                           const ByteSink sink = BufferSink { env, &out };
-                           if (engine_read(store(env), key.view(), sink))
-                               return Napi::Value(env, out);
-                           return env.Undefined();
+                           // Only waiting for this store's asynchronous work (in store()) runs
+                           // JavaScript, and the reads it makes then must not use the pool.
+                           const bool may_pool = !pooled_read_running;
+                           struct Running
+                           {
+                               const bool set;
+                               explicit Running(bool s) : set(s) { if (set) pooled_read_running = true; }
+                               ~Running() { if (set) pooled_read_running = false; }
+                               Running(const Running&) = delete;
+                               Running& operator=(const Running&) = delete;
+                           } running(may_pool && queue_);
+                           auto& s = store(env);
+                           PooledSink::State state { env };
+                           if (may_pool && info.Length() >= 3)
+                           {
+                               state.pool = info[1];
+                               state.offset = info[2];
+                           }
+                           const ByteSink sink = PooledSink { &state };
+                           if (!engine_read(s, key.view(), sink))
+                               return env.Undefined();
+                           if (state.pooled)
+                               return Napi::Number::New(env, static_cast<double>(state.size));
+                           return Napi::Value(env, state.out);
                        });
     }
 
@@ -256,11 +330,17 @@ private:
                            const auto value = bytes_arg(env, info[1]);
                            SetOptions options;
                            std::optional<std::string> tag;
+                           // set(key, value) (no options, the common case) converts nothing more.
+                           const auto argc = info.Length();
                            if constexpr (policy::expiration)
-                               options.expire = expire_arg(env, info[2]);
+                           {
+                               if (argc > 2)
+                                   options.expire = expire_arg(env, info[2]);
+                           }
                            if constexpr (policy::tags)
                            {
-                               tag = tag_arg(env, info[3]);
+                               if (argc > 3)
+                                   tag = tag_arg(env, info[3]);
                                if (tag)
                                    options.tag = *tag;
                            }
@@ -600,7 +680,8 @@ private:
         return *queue_;
     }
 
-    /// asyncStart(settle, step): once, before the first asynchronous operation.
+    /// asyncStart(settle, step, takeBatch?, batchFlag?): once, before the first asynchronous
+    /// operation.
     Napi::Value async_start(const Napi::CallbackInfo& info)
     {
         const auto env = info.Env();
@@ -615,7 +696,8 @@ private:
                            {
                                auto queue = std::make_shared<AsyncQueue<S>>(*store_);
                                queue->start(env, queue, info.This().As<Napi::Object>(),
-                                            info[0].As<Napi::Function>(), info[1].As<Napi::Function>());
+                                            info[0].As<Napi::Function>(), info[1].As<Napi::Function>(), info[2],
+                                            info[3]);
                                queue->set_hold(tx_depth_ > 0);
                                queue_ = std::move(queue);
                            }
@@ -691,6 +773,21 @@ private:
     Napi::Value async_set(const Napi::CallbackInfo& info) { return async_write(info, AsyncKind::set); }
     Napi::Value async_add(const Napi::CallbackInfo& info) { return async_write(info, AsyncKind::add); }
 
+    /// asyncSetBatch(block, used, lengths, count, expire?, tag?): the setAsync calls the lib
+    /// gathered (see AsyncQueue::make_batch), as one operation.
+    Napi::Value async_set_batch(const Napi::CallbackInfo& info)
+    {
+        const auto env = info.Env();
+        return guarded(env,
+                       [&]
+                       {
+                           auto& q = queue(env);
+                           q.push(env, AsyncQueue<S>::make_batch(env, info[0], info[1], info[2], info[3], info[4],
+                                                                 info[5]));
+                           return env.Undefined();
+                       });
+    }
+
     static std::vector<std::string> keys_arg(Napi::Env env, const Napi::Value& value)
     {
         if (!value.IsArray())
@@ -752,6 +849,7 @@ private:
         { "asyncDelete", &StoreWrap::async_delete },   { "asyncSet", &StoreWrap::async_set },
         { "asyncAdd", &StoreWrap::async_add },         { "asyncIncr", &StoreWrap::async_incr },
         { "asyncGetMany", &StoreWrap::async_get_many }, { "asyncSetMany", &StoreWrap::async_set_many },
+        { "asyncSetBatch", &StoreWrap::async_set_batch },
     };
 
     std::unique_ptr<S> store_;

@@ -20,8 +20,20 @@
  *   reported during the call, with the caller's stack, either way.
  * - `incrAsync` reads, adds and writes inside the worker's transaction; the adding goes
  *   through the serializer, so the worker asks `step(seq, bytes?)` for the bytes to write.
+ * - Batches (what lmdb-js does too): consecutive `setAsync` calls with small values and the
+ *   same options are gathered here, keys (UTF-8) and values back to back in one block, and
+ *   handed over as one native operation (`asyncSetBatch`, one copy of the block, one
+ *   `set_many`) when the turn ends, when the block is full (so that the worker starts on it
+ *   while JavaScript goes on), or before any other operation on the store: the lib's own
+ *   asynchronous calls hand it over first (see `native`), and a synchronous call makes the
+ *   addon take it (`#takeBatch`, while `#flag[0]` says one is being gathered) before it
+ *   waits for the queue. A batch is written all or none (one transaction; per shard for a
+ *   fanout), so its calls share one promise: no promise, closure or record per call.
+ *   Values larger than the engine's inline limit (written to files of their own, so they can
+ *   fail alone: a full disk, a read-only folder) and values that are not plain Uint8Arrays
+ *   take the one-operation-per-call path.
  */
-import { SciqlopCacheError } from './errors';
+import { closedError, SciqlopCacheError } from './errors';
 import type { NativeStore } from './native';
 import type { Serializer } from './serializers';
 import { describe } from './validate';
@@ -46,6 +58,33 @@ interface PendingOp {
   result?: number;
   failure?: unknown;
 }
+
+/** The batch entry points of the native store (binding/store_wrap.hpp, async_queue.hpp). */
+interface BatchNative {
+  asyncStart(
+    settle: (count: number, results: unknown[] | undefined, errors: unknown[] | undefined) => void,
+    step: (seq: number, bytes: Buffer | undefined) => Uint8Array | undefined,
+    takeBatch: () => BatchArgs | undefined,
+    flag: Uint8Array,
+  ): void;
+  asyncSetBatch(
+    block: Uint8Array,
+    used: number,
+    lengths: Uint32Array,
+    count: number,
+    expire: number | undefined,
+    tag: string | undefined,
+  ): void;
+}
+type BatchArgs = [Uint8Array, number, Uint32Array, number, number | undefined, string | undefined];
+
+/** Values up to this size are batched: the engine's inline limit (larger ones go to files). */
+const BATCH_MAX_VALUE = 8192;
+/** A batch is handed over once it holds this many bytes or entries (the worker starts on it). */
+const BATCH_BYTES = 1 << 20;
+const BATCH_ENTRIES = 4096;
+/** The block of a store's first batch; it grows (to about BATCH_BYTES) when batches need more. */
+const BATCH_FIRST_BLOCK = 64 * 1024;
 
 interface IncrArg {
   key: string;
@@ -124,19 +163,155 @@ export class AsyncOps<V> {
   #started = false;
   #flushQueued = false;
 
+  // The batch being gathered (see the file comment): #count entries, #used bytes of #block,
+  // the key and value lengths of entry i at #lengths[2i], #lengths[2i + 1].
+  /** #flag[0] is 1 while a batch is being gathered; the addon reads it (off the V8 heap). */
+  readonly #flag = new Uint8Array(new ArrayBuffer(8));
+  #block: Buffer | undefined;
+  #lengths: Uint32Array | undefined;
+  #used = 0;
+  #count = 0;
+  #expire: number | undefined;
+  #tag: string | undefined;
+  #batch: PendingOp | undefined;
+  #batchPromise: Promise<void> | undefined;
+
   constructor(native: NativeStore, serializer: Serializer<V>) {
     this.#native = native;
     this.#serializer = serializer;
   }
 
-  /** The native store, started for asynchronous operations. */
+  /** The native store, started for asynchronous operations, with the batch handed over. */
   get native(): NativeStore {
     if (!this.#started) {
-      this.#native.asyncStart(this.#settle, this.#step);
+      (this.#native as unknown as BatchNative).asyncStart(this.#settle, this.#step, this.#takeBatch, this.#flag);
       this.#started = true;
     }
+    if (this.#count !== 0) this.#handOver();
     return this.#native;
   }
+
+  /**
+   * setAsync() of bytes already serialized (with the key and options checked): gathered into
+   * the current batch when small, else queued on its own. Throws (for the caller to reject)
+   * only before anything is queued.
+   */
+  set(api: Function, key: string, bytes: Uint8Array, expire: number | undefined, tag: string | undefined): Promise<void> {
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength > BATCH_MAX_VALUE) {
+      const site = this.site(api);
+      const native = this.native;
+      if (expire === undefined && tag === undefined) native.asyncSet(key, bytes);
+      else native.asyncSet(key, bytes, expire, tag);
+      return this.track(SET, site);
+    }
+    const size = bytes.byteLength;
+    const room = key.length * 3 + size; // the most the entry can take
+    if (this.#count !== 0) {
+      if (expire !== this.#expire || tag !== this.#tag) this.#handOver();
+      else if (this.#used + room > this.#block!.length && !this.#grow(this.#used + room)) this.#handOver();
+    }
+    if (this.#count === 0) this.#startBatch(api, expire, tag, room);
+    const block = this.#block!;
+    let used = this.#used;
+    // the key as UTF-8: a plain loop for short ASCII keys, Buffer's encoder otherwise
+    const start = used;
+    const length = key.length;
+    let i = 0;
+    if (length <= 64) {
+      for (; i < length; i++) {
+        const c = key.charCodeAt(i);
+        if (c >= 0x80) break;
+        block[used++] = c;
+      }
+    }
+    if (i < length) used = start + block.write(key, start, room, 'utf8');
+    const lengths = this.#lengths!;
+    const n = this.#count;
+    lengths[2 * n] = used - start;
+    lengths[2 * n + 1] = size;
+    block.set(bytes, used);
+    this.#used = used + size;
+    this.#count = n + 1;
+    const promise = this.#batchPromise!;
+    if (this.#used >= BATCH_BYTES || n + 1 >= BATCH_ENTRIES) this.#handOver();
+    return promise;
+  }
+
+  /** Opens a batch for an entry of at most `room` bytes; throws CLOSED on a closed store. */
+  #startBatch(api: Function, expire: number | undefined, tag: string | undefined, room: number): void {
+    const native = this.native;
+    if (native.isClosed()) throw closedError();
+    if (this.#block === undefined || this.#block.length < room) {
+      this.#block = Buffer.allocUnsafeSlow(Math.max(BATCH_FIRST_BLOCK, room));
+      this.#lengths ??= new Uint32Array(2 * BATCH_ENTRIES);
+    }
+    const site = this.site(api);
+    let resolve!: (value: unknown) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res as (value: unknown) => void;
+      reject = rej;
+    });
+    this.#batch = { kind: SET, resolve, reject, site, arg: undefined };
+    this.#batchPromise = site === undefined ? promise.then(undefined, relocate) : promise;
+    this.#expire = expire;
+    this.#tag = tag;
+    this.#flag[0] = 1;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  /**
+   * Makes room for `needed` bytes in the block of the current batch by doubling it, up to
+   * BATCH_BYTES plus one entry; false when the batch should rather be handed over.
+   */
+  #grow(needed: number): boolean {
+    const block = this.#block!;
+    if (block.length >= BATCH_BYTES) return false;
+    const grown = Buffer.allocUnsafeSlow(Math.max(Math.min(block.length * 2, BATCH_BYTES + BATCH_MAX_VALUE + 256), needed));
+    block.copy(grown, 0, 0, this.#used);
+    this.#block = grown;
+    return true;
+  }
+
+  /** The current batch, closed: its record joins the others (in call order), state reset. */
+  #closeBatch(): PendingOp {
+    const record = this.#batch!;
+    this.#records.push(record);
+    this.#batch = undefined;
+    this.#batchPromise = undefined;
+    this.#count = 0;
+    this.#used = 0;
+    this.#flag[0] = 0;
+    return record;
+  }
+
+  /** Queues the current batch natively (the addon copies the block, which is then reused). */
+  #handOver(): void {
+    const used = this.#used;
+    const count = this.#count;
+    const record = this.#closeBatch();
+    try {
+      (this.#native as unknown as BatchNative).asyncSetBatch(this.#block!, used, this.#lengths!, count, this.#expire, this.#tag);
+    } catch (error) {
+      // Not queued (a bug, or the store closed under our feet): settle it here, not in order.
+      this.#records.pop();
+      record.reject(record.site === undefined ? error : fillSite(record.site, error));
+    }
+  }
+
+  /** Called by the addon before a synchronous call waits for the queue (and by close()). */
+  readonly #takeBatch = (): BatchArgs | undefined => {
+    if (this.#count === 0) {
+      this.#flag[0] = 0;
+      return undefined;
+    }
+    const args: BatchArgs = [this.#block!, this.#used, this.#lengths!, this.#count, this.#expire, this.#tag];
+    this.#closeBatch();
+    return args;
+  };
 
   /** The call-site error for an operation of `api` being called, if it is the first of its run. */
   site(api: Function): SciqlopCacheError | undefined {
@@ -161,6 +336,7 @@ export class AsyncOps<V> {
 
   readonly #flush = (): void => {
     this.#flushQueued = false;
+    if (this.#count !== 0) this.#handOver();
     this.#native.asyncFlush();
   };
 

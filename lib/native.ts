@@ -27,9 +27,16 @@ export interface NativeStats {
  */
 export interface NativeStore {
   get(key: string): Buffer | undefined;
+  /**
+   * With a read pool (lib/read-pool.ts): a value of at most 4 KiB is written into `pool` at
+   * `offset` and its size returned; a larger one comes back as a Buffer of its own.
+   */
+  get(key: string, pool: ArrayBuffer, offset: number): Buffer | number | undefined;
   /** Like get() but not counted in stats. */
   peek(key: string): Buffer | undefined;
+  peek(key: string, pool: ArrayBuffer, offset: number): Buffer | number | undefined;
   pop(key: string): Buffer | undefined;
+  pop(key: string, pool: ArrayBuffer, offset: number): Buffer | number | undefined;
   has(key: string): boolean;
   set(key: string, value: Uint8Array, expire?: number, tag?: string): void;
   add(key: string, value: Uint8Array, expire?: number, tag?: string): boolean;

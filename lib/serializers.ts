@@ -3,6 +3,7 @@
  * serializer's `name` in its `meta` table on first open, so a directory is never read with
  * the wrong one (see `resolveSerializer` in store.ts).
  */
+import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter, run on every use
 import * as v8 from 'node:v8';
 import { Packr } from 'msgpackr';
 import { SciqlopCacheError } from './errors';

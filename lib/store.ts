@@ -14,6 +14,7 @@ import { Lock } from './lock';
 import { memoize, type Memoized, type MemoizeOptions } from './memoize';
 import { binding, type NativeCheckResult, type NativeFanout, type NativeStore, type NativeStoreKind } from './native';
 import { createObjectView } from './object-view';
+import { pooledResult, readPool } from './read-pool';
 import { builtinSerializer, checkSerializer, type Serializer, V8Serializer } from './serializers';
 import {
   checkExpire,
@@ -182,7 +183,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   get<D>(key: string, defaultValue: D): V | D;
   get(key: string, defaultValue?: unknown): unknown {
     if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
-    const bytes = this.native.get(key);
+    const bytes = readGet(this.native, key);
     return bytes === undefined ? defaultValue : this.serializer.deserialize(bytes);
   }
 
@@ -197,7 +198,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   pop<D>(key: string, defaultValue: D): V | D;
   pop(key: string, defaultValue?: unknown): unknown {
     if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
-    const bytes = this.native.pop(key);
+    const bytes = readPop(this.native, key);
     return bytes === undefined ? defaultValue : this.serializer.deserialize(bytes);
   }
 
@@ -257,7 +258,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   #addToCounter(key: string, delta: number, defaultValue: number): number {
     return this.transactOn(key, () => {
-      const bytes = this.native.peek(key); // not a look-up: not counted in stats
+      const bytes = readPeek(this.native, key); // not a look-up: not counted in stats
       let current = defaultValue;
       if (bytes !== undefined) {
         const stored: unknown = this.serializer.deserialize(bytes);
@@ -372,7 +373,6 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
    */
   setAsync(key: string, value: V, options?: O): Promise<void> {
     const ops = this.#async;
-    const site = ops.site(this.setAsync);
     let serializing = false;
     try {
       if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
@@ -380,11 +380,12 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
       serializing = true;
       const bytes = this.serializer.serialize(value);
       serializing = false;
-      if (o === undefined) ops.native.asyncSet(key, bytes);
-      else ops.native.asyncSet(key, bytes, o.expire, o.tag);
-      return ops.track(SET, site);
+      // small values join the batch of setAsync calls being gathered (lib/async.ts)
+      return o === undefined
+        ? ops.set(this.setAsync, key, bytes, undefined, undefined)
+        : ops.set(this.setAsync, key, bytes, o.expire, o.tag);
     } catch (error) {
-      return rejectAt(site, error, this.setAsync, serializing);
+      return rejectAt(undefined, error, this.setAsync, serializing);
     }
   }
 
@@ -512,7 +513,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   *#iterate<T>(keys: string[], project: (key: string, value: V) => T): Generator<T, undefined, undefined> {
     for (const key of keys) {
-      const bytes = this.native.peek(key); // iteration is not counted in stats
+      const bytes = readPeek(this.native, key); // iteration is not counted in stats
       if (bytes !== undefined) yield project(key, this.serializer.deserialize(bytes));
     }
     return undefined;
@@ -596,11 +597,11 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
     return memoize(
       {
         get: (key, missing) => {
-          const bytes = native.get(key);
+          const bytes = readGet(native, key);
           return bytes === undefined ? missing : serializer.deserialize(bytes);
         },
         peek: (key, missing) => {
-          const bytes = native.peek(key);
+          const bytes = readPeek(native, key);
           return bytes === undefined ? missing : serializer.deserialize(bytes);
         },
         set: (key, value, expire, tag) => native.set(key, serializer.serialize(value as V), expire, tag),
@@ -621,7 +622,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
     return createObjectView<V>({
       get: (key) => this.get(key),
       peek: (key) => {
-        const bytes = this.native.peek(key);
+        const bytes = readPeek(this.native, key);
         return bytes === undefined
           ? { found: false, value: undefined }
           : { found: true, value: this.serializer.deserialize(bytes) };
@@ -690,6 +691,23 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
       encodeToken: (token) => encodeLockToken(this.serializer, token),
     };
   }
+}
+
+// The synchronous reads of a value, through the read pool (see read-pool.ts).
+function readGet(native: NativeStore, key: string): Buffer | undefined {
+  const pool = readPool();
+  const offset = pool.offset;
+  return pooledResult(pool, offset, native.get(key, pool.buffer, offset));
+}
+function readPeek(native: NativeStore, key: string): Buffer | undefined {
+  const pool = readPool();
+  const offset = pool.offset;
+  return pooledResult(pool, offset, native.peek(key, pool.buffer, offset));
+}
+function readPop(native: NativeStore, key: string): Buffer | undefined {
+  const pool = readPool();
+  const offset = pool.offset;
+  return pooledResult(pool, offset, native.pop(key, pool.buffer, offset));
 }
 
 /** A key whose shard is shard 0 (the fanout's transactions are per shard). */
