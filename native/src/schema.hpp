@@ -49,6 +49,12 @@ CREATE INDEX IF NOT EXISTS idx_cache_expire ON cache(expire) WHERE expire IS NOT
     static constexpr const char* overwrite_same_size
         = "UPDATE cache SET value = ?3, expire = ?5, last_update = ?6, last_use = ?6, "
           "access_count_since_last_update = 0, tag = ?7 WHERE key = ?1 AND size = ?4 AND path IS NULL";
+    // The same for the commonest case, an entry with no expiry and no tag replacing one with
+    // neither: no indexed column is written, so SQLite maintains no index.
+    static constexpr const char* overwrite_same_size_plain
+        = "UPDATE cache SET value = ?3, last_update = ?6, last_use = ?6, access_count_since_last_update = 0 "
+          "WHERE key = ?1 AND size = ?4 AND path IS NULL AND expire IS NULL AND tag IS NULL "
+          "AND ?5 IS NULL AND ?7 IS NULL";
 
     /// upsert for `rows` entries in one statement (set_many); row r binds ?(7r+1) ... ?(7r+7)
     /// like upsert binds ?1 ... ?7.
@@ -112,6 +118,7 @@ CREATE TABLE IF NOT EXISTS cache (
     static constexpr const char* upsert = SCIQLOP_CACHE_UPSERT_HEAD "(?1, ?2, ?3, ?4)" SCIQLOP_CACHE_UPSERT_TAIL;
     static constexpr const char* overwrite_same_size
         = "UPDATE cache SET value = ?3 WHERE key = ?1 AND size = ?4 AND path IS NULL";
+    static constexpr const char* overwrite_same_size_plain = overwrite_same_size;
 
     static constexpr int params_per_row = 4;
     static std::string upsert_rows(std::size_t rows)

@@ -789,7 +789,11 @@ struct Store<Policy>::Impl
                          {
                              if (path.empty() && same_size_hits >= 0)
                              {
-                                 auto& s = db.cached(schema::overwrite_same_size);
+                                 bool plain = true;
+                                 if constexpr (Policy::expiration)
+                                     plain = !o.expire && !o.tag;
+                                 auto& s = db.cached(plain ? schema::overwrite_same_size_plain
+                                                           : schema::overwrite_same_size);
                                  ResetOnExit r { s };
                                  bind_entry(s, key, value, path, o, unix_now());
                                  s.step();
