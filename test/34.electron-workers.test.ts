@@ -74,7 +74,7 @@ describe('no external buffers (Electron memory cage)', () => {
       expect(got.byteOffset).toBe(0);
       expect(got.buffer.byteLength).toBe(MiB);
       // Ordinary V8 memory can be transferred (detached from this Buffer, moved to the clone).
-      const moved = structuredClone(got, { transfer: [got.buffer] }) as Uint8Array;
+      const moved = structuredClone(got, { transfer: [got.buffer as ArrayBuffer] }) as Uint8Array;
       expect(got.length).toBe(0);
       expect(Buffer.from(moved.buffer, moved.byteOffset, moved.length).equals(expected)).toBe(true);
     });

@@ -3,17 +3,10 @@
 // transact() holding async work back, rejections (never throws) with a stack starting at
 // the caller's line, getManyAsync/setManyAsync, stats.
 import { BytesSerializer, Cache, FanoutCache, FanoutIndex, Index, JsonSerializer } from '../lib';
-import { expectCode, freshPath, rejected, track } from './helpers';
+import { expectCode, freshPath, rejected, storeKinds, track } from './helpers';
 
-type AnyStore = Cache | Index | FanoutCache | FanoutIndex;
-const kinds: Array<[string, (dir: string) => AnyStore]> = [
-  ['Cache', (d) => new Cache(d)],
-  ['Index', (d) => new Index(d)],
-  ['FanoutCache', (d) => new FanoutCache(d, { shardCount: 3 })],
-  ['FanoutIndex', (d) => new FanoutIndex(d, { shardCount: 3 })],
-];
 
-describe.each(kinds)('%s', (_name, make) => {
+describe.each(storeKinds)('%s', (_name, make) => {
   test('each operation gives what its sync counterpart gives', async () => {
     const s = track(make(freshPath()));
     expect(await s.setAsync('a', { n: 1 })).toBeUndefined();

@@ -3,18 +3,11 @@
 // batch. These tests pin what must not change because of it: call order with every other
 // call (sync or async), all-or-none batches, a failing call rejected alone, close() with a
 // batch still being gathered, keys of every shape, and the stores of every kind.
-import { Cache, FanoutCache, FanoutIndex, Index, type Serializer } from '../lib';
-import { expectCode, freshPath, rejected, track } from './helpers';
+import { Cache, type Serializer } from '../lib';
+import { expectCode, freshPath, rejected, storeKinds, track } from './helpers';
 
-type AnyStore = Cache | Index | FanoutCache | FanoutIndex;
-const kinds: Array<[string, (dir: string) => AnyStore]> = [
-  ['Cache', (d) => new Cache(d)],
-  ['Index', (d) => new Index(d)],
-  ['FanoutCache', (d) => new FanoutCache(d, { shardCount: 3 })],
-  ['FanoutIndex', (d) => new FanoutIndex(d, { shardCount: 3 })],
-];
 
-describe.each(kinds)('%s', (_name, make) => {
+describe.each(storeKinds)('%s', (_name, make) => {
   test('a sync get right after many un-awaited setAsync of one turn sees the last value', async () => {
     const s = track(make(freshPath()));
     const pending: Array<Promise<void>> = [];

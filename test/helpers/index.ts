@@ -7,11 +7,21 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Cache, FanoutCache, FanoutIndex, Index } from '../../lib';
 
 export { expectSame, difference } from './deep-equal';
 
 /** The package root: `require(ROOT)` loads the compiled package (dist/index.js). */
 export const ROOT = path.resolve(__dirname, '..', '..');
+
+/** Every store type, for `describe.each(storeKinds)`: [name, open(directory)]. */
+export type AnyStore = Cache | Index | FanoutCache | FanoutIndex;
+export const storeKinds: Array<[string, (dir: string) => AnyStore]> = [
+  ['Cache', (d) => new Cache(d)],
+  ['Index', (d) => new Index(d)],
+  ['FanoutCache', (d) => new FanoutCache(d, { shardCount: 3 })],
+  ['FanoutIndex', (d) => new FanoutIndex(d, { shardCount: 3 })],
+];
 
 const roots: string[] = [];
 const stores: Array<{ close(): void }> = [];
