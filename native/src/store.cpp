@@ -251,14 +251,8 @@ struct Store<Policy>::Impl
         // temp_store stays at its default: statement journals (opened inside a transaction by
         // set_many's multi-row statements) then buffer 64 KiB in memory in one chunk instead
         // of 1 KiB chunks.
-        c.exec("PRAGMA journal_size_limit=8388608; PRAGMA foreign_keys=OFF; PRAGMA mmap_size=0");
-        // The page cache grows as pages are read, up to this bound: 32 MiB for the connection
-        // that serves gets and sets (what Python's diskcache uses), so that the B-tree of a
-        // store of a few hundred thousand small entries is read from memory rather than with
-        // a pread per page (memory mapping, which would make those reads free, stays off: a
-        // database truncated behind the store's back must be an error, not a SIGBUS); 4 MiB for
-        // the background connection, whose deletions walk indexes.
-        c.exec(background ? "PRAGMA cache_size=-4096" : "PRAGMA cache_size=-32768");
+        c.exec("PRAGMA journal_size_limit=8388608; PRAGMA foreign_keys=OFF;"
+               "PRAGMA cache_size=-8192; PRAGMA mmap_size=0");
     }
 
     void ensure_schema()
