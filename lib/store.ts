@@ -183,7 +183,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   get<D>(key: string, defaultValue: D): V | D;
   get(key: string, defaultValue?: unknown): unknown {
     if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
-    const bytes = readGet(this.native, key);
+    const bytes = pooledRead(this.native, this.native.get, key);
     return bytes === undefined ? defaultValue : this.serializer.deserialize(bytes);
   }
 
@@ -198,7 +198,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   pop<D>(key: string, defaultValue: D): V | D;
   pop(key: string, defaultValue?: unknown): unknown {
     if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKey(key);
-    const bytes = readPop(this.native, key);
+    const bytes = pooledRead(this.native, this.native.pop, key);
     return bytes === undefined ? defaultValue : this.serializer.deserialize(bytes);
   }
 
@@ -258,7 +258,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   #addToCounter(key: string, delta: number, defaultValue: number): number {
     return this.transactOn(key, () => {
-      const bytes = readPeek(this.native, key); // not a look-up: not counted in stats
+      const bytes = pooledRead(this.native, this.native.peek, key); // not a look-up: not counted in stats
       let current = defaultValue;
       if (bytes !== undefined) {
         const stored: unknown = this.serializer.deserialize(bytes);
@@ -513,7 +513,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
 
   *#iterate<T>(keys: string[], project: (key: string, value: V) => T): Generator<T, undefined, undefined> {
     for (const key of keys) {
-      const bytes = readPeek(this.native, key); // iteration is not counted in stats
+      const bytes = pooledRead(this.native, this.native.peek, key); // iteration is not counted in stats
       if (bytes !== undefined) yield project(key, this.serializer.deserialize(bytes));
     }
     return undefined;
@@ -597,11 +597,11 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
     return memoize(
       {
         get: (key, missing) => {
-          const bytes = readGet(native, key);
+          const bytes = pooledRead(native, native.get, key);
           return bytes === undefined ? missing : serializer.deserialize(bytes);
         },
         peek: (key, missing) => {
-          const bytes = readPeek(native, key);
+          const bytes = pooledRead(native, native.peek, key);
           return bytes === undefined ? missing : serializer.deserialize(bytes);
         },
         set: (key, value, expire, tag) => native.set(key, serializer.serialize(value as V), expire, tag),
@@ -622,7 +622,7 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
     return createObjectView<V>({
       get: (key) => this.get(key),
       peek: (key) => {
-        const bytes = readPeek(this.native, key);
+        const bytes = pooledRead(this.native, this.native.peek, key);
         return bytes === undefined
           ? { found: false, value: undefined }
           : { found: true, value: this.serializer.deserialize(bytes) };
@@ -693,21 +693,16 @@ export abstract class BaseStore<V = any, O extends object = SetOptions> implemen
   }
 }
 
-// The synchronous reads of a value, through the read pool (see read-pool.ts).
-function readGet(native: NativeStore, key: string): Buffer | undefined {
+type PooledNativeRead = (key: string, pool: ArrayBuffer, offset: number) => Buffer | number | undefined;
+
+/**
+ * A synchronous read of a value through the read pool (see read-pool.ts): `read` is the
+ * native store's get, peek or pop (passed as a method, not a name: a keyed look-up cost 5 %).
+ */
+function pooledRead(native: NativeStore, read: PooledNativeRead, key: string): Buffer | undefined {
   const pool = readPool();
   const offset = pool.offset;
-  return pooledResult(pool, offset, native.get(key, pool.buffer, offset));
-}
-function readPeek(native: NativeStore, key: string): Buffer | undefined {
-  const pool = readPool();
-  const offset = pool.offset;
-  return pooledResult(pool, offset, native.peek(key, pool.buffer, offset));
-}
-function readPop(native: NativeStore, key: string): Buffer | undefined {
-  const pool = readPool();
-  const offset = pool.offset;
-  return pooledResult(pool, offset, native.pop(key, pool.buffer, offset));
+  return pooledResult(pool, offset, read.call(native, key, pool.buffer, offset));
 }
 
 /** A key whose shard is shard 0 (the fanout's transactions are per shard). */

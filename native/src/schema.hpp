@@ -50,7 +50,8 @@ CREATE INDEX IF NOT EXISTS idx_cache_expire ON cache(expire) WHERE expire IS NOT
         = "UPDATE cache SET value = ?3, expire = ?5, last_update = ?6, last_use = ?6, "
           "access_count_since_last_update = 0, tag = ?7 WHERE key = ?1 AND size = ?4 AND path IS NULL";
     // The same for the commonest case, an entry with no expiry and no tag replacing one with
-    // neither: no indexed column is written, so SQLite maintains no index.
+    // neither: no indexed column is written, so SQLite maintains no index. ?5 and ?7 are still
+    // there (tested to be NULL), so that the entry binds as for upsert.
     static constexpr const char* overwrite_same_size_plain
         = "UPDATE cache SET value = ?3, last_update = ?6, last_use = ?6, access_count_since_last_update = 0 "
           "WHERE key = ?1 AND size = ?4 AND path IS NULL AND expire IS NULL AND tag IS NULL "

@@ -141,9 +141,7 @@ struct Store<Policy>::Impl
     mutable std::recursive_mutex mutex;
     Connection db;
     Ledger db_ledger, bg_ledger;
-    // Sets of inline values try overwrite_same_size first while it keeps paying off: it is the
-    // whole set when it finds a same-sized inline value, a wasted statement when it does not.
-    int same_size_hits = 0, same_size_skips = 0;
+    int same_size_hits = 0, same_size_skips = 0; // see overwrite_same_size()
     int db_fd = -1; // SQLite's descriptor of the main connection's database file, -1 if unknown
     int depth = 0;
     std::thread::id owner {};
@@ -776,10 +774,50 @@ struct Store<Policy>::Impl
         return true;
     }
 
-    /// set_bytes(): overwrites the row, or inserts it when there is none. An inline value
-    /// replacing a same-sized inline one is one plain UPDATE (schema::overwrite_same_size: no
-    /// counter changes, no displaced file, so no transaction of its own); other sets are the
-    /// upsert, in a transaction with their counter changes.
+    /// Runs `statement` (upsert or add) for an entry whose value file, if any, is `path`, in a
+    /// transaction with its counter changes; returns whether a row changed.
+    bool write_row(const char* statement, std::string_view key, std::span<const std::byte> value,
+                   const std::string& path, const SetOptions& o)
+    {
+        return in_transaction(db,
+                              [&]
+                              {
+                                  auto& s = db.cached(statement);
+                                  ResetOnExit r { s };
+                                  bind_entry(s, key, value, path, o, unix_now());
+                                  return write_tracked(s, value.size(), path);
+                              });
+    }
+
+    /// An inline value replacing a same-sized inline one changes no counter and displaces no
+    /// file: one plain UPDATE, no transaction of its own (schema::overwrite_same_size). Tried
+    /// while it keeps finding such a row (a wasted statement otherwise), and again now and then
+    /// after it stopped. Returns whether it wrote the entry.
+    bool overwrite_same_size(std::string_view key, std::span<const std::byte> value, const SetOptions& o)
+    {
+        if (same_size_hits < 0)
+        {
+            if (++same_size_skips % 16 != 0)
+                return false;
+            same_size_hits = 0;
+        }
+        bool plain = true;
+        if constexpr (Policy::expiration)
+            plain = !o.expire && !o.tag;
+        auto& s = db.cached(plain ? schema::overwrite_same_size_plain : schema::overwrite_same_size);
+        ResetOnExit r { s };
+        bind_entry(s, key, value, {}, o, unix_now());
+        s.step();
+        if (db.changes() == 0)
+        {
+            --same_size_hits;
+            return false;
+        }
+        same_size_hits = std::min(same_size_hits + 1, 8);
+        return true;
+    }
+
+    /// set_bytes(): overwrite_same_size() when it applies, else the upsert.
     void set_entry(std::string_view key, std::span<const std::byte> value, const SetOptions& o)
     {
         if constexpr (Policy::expiration)
@@ -787,54 +825,18 @@ struct Store<Policy>::Impl
         write_with_value(value,
                          [&](const std::string& path)
                          {
-                             if (path.empty() && same_size_hits >= 0)
-                             {
-                                 bool plain = true;
-                                 if constexpr (Policy::expiration)
-                                     plain = !o.expire && !o.tag;
-                                 auto& s = db.cached(plain ? schema::overwrite_same_size_plain
-                                                           : schema::overwrite_same_size);
-                                 ResetOnExit r { s };
-                                 bind_entry(s, key, value, path, o, unix_now());
-                                 s.step();
-                                 if (db.changes() > 0)
-                                 {
-                                     same_size_hits = std::min(same_size_hits + 1, 8);
-                                     return true;
-                                 }
-                                 --same_size_hits;
-                             }
-                             else if (same_size_hits < 0 && ++same_size_skips % 16 == 0)
-                                 same_size_hits = 0; // try the fast path again now and then
-                             return in_transaction(db,
-                                                   [&]
-                                                   {
-                                                       auto& s = db.cached(schema::upsert);
-                                                       ResetOnExit r { s };
-                                                       bind_entry(s, key, value, path, o, unix_now());
-                                                       return write_tracked(s, value.size(), path);
-                                                   });
+                             return (path.empty() && overwrite_same_size(key, value, o))
+                                 || write_row(schema::upsert, key, value, path, o);
                          });
     }
 
-    /// Runs `statement` (upsert or add) for an entry; returns whether a row changed.
-    bool write_entry(const char* statement, std::string_view key, std::span<const std::byte> value,
-                     const SetOptions& o)
+    /// add_bytes(): stores the entry only when the key is absent or expired.
+    bool add_entry(std::string_view key, std::span<const std::byte> value, const SetOptions& o)
     {
         if constexpr (Policy::expiration)
             check_expire(o.expire);
         return write_with_value(value,
-                                [&](const std::string& path)
-                                {
-                                    return in_transaction(db,
-                                                          [&]
-                                                          {
-                                                              auto& s = db.cached(statement);
-                                                              ResetOnExit r { s };
-                                                              bind_entry(s, key, value, path, o, unix_now());
-                                                              return write_tracked(s, value.size(), path);
-                                                          });
-                                });
+                                [&](const std::string& path) { return write_row(schema::add, key, value, path, o); });
     }
 
     /// Replaces the value of a live entry, keeping its expiry and tag.
@@ -1137,9 +1139,16 @@ struct Store<Policy>::Impl
     /// its open transaction, the changes not yet settled are written first.
     std::int64_t counter(Connection& c, const char* sql)
     {
+        settle_before_reading(c);
+        return c.scalar_int(sql);
+    }
+
+    /// Inside this thread's open transaction, writes the pending counter changes, so that what
+    /// the counters row says next includes them.
+    void settle_before_reading(Connection& c)
+    {
         if (&c == &db && depth > 0)
             settle(db);
-        return c.scalar_int(sql);
     }
 
     std::uint64_t wal_size() const { return file_size_or_zero(directory / "sciqlop-cache.db-wal"); }
@@ -1315,8 +1324,7 @@ struct Store<Policy>::Impl
                 orphans.push_back(std::move(f.relative));
         }
         result.orphaned_files = orphans.size();
-        if (depth > 0)
-            settle(db);
+        settle_before_reading(db);
         {
             auto& s = db.cached("SELECT (SELECT count FROM counters WHERE id = 0) = (SELECT count(*) FROM cache) "
                                 "AND (SELECT bytes FROM counters WHERE id = 0) = "
@@ -1385,7 +1393,7 @@ void Store<P>::set_bytes(std::string_view key, std::span<const std::byte> value,
 template <class P>
 bool Store<P>::add_bytes(std::string_view key, std::span<const std::byte> value, const SetOptions& options)
 {
-    return impl_->write_entry(Impl::schema::add, key, value, options);
+    return impl_->add_entry(key, value, options);
 }
 
 template <class P>

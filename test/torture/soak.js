@@ -12,6 +12,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { Cache } = require(path.resolve(__dirname, '..', '..'));
+const { rng } = require('./helpers/values');
 
 function parseArgs(argv) {
   const o = { minutes: 10, rate: 1000, maxSize: 64 << 20, procs: 2, dir: '', report: '', interval: 10, child: false, seed: 1 };
@@ -30,19 +31,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
-}
-
-function rng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  next.int = (n) => Math.floor(next() * n);
-  return next;
 }
 
 const KEYS = 50000;
