@@ -55,6 +55,8 @@ namespace
         exports.Set("setErrorConstructor", Napi::Function::New(env, set_error_constructor, "setErrorConstructor"));
         exports.Set("version", Napi::String::New(env, sciqlop_cache::version));
         exports.Set("formatVersion", Napi::Number::New(env, sciqlop_cache::format_version));
+        exports.Set("inlineValueMax", Napi::Number::New(env, static_cast<double>(sciqlop_cache::inline_value_max)));
+        exports.Set("pooledReadMax", Napi::Number::New(env, static_cast<double>(pooled_read_max)));
         return exports;
     }
 }

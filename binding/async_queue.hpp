@@ -215,7 +215,7 @@ public:
         bool wake = false;
         {
             std::lock_guard l(mutex_);
-            queued_rows_ += op.batch ? op.batch->count() : 1;
+            queued_rows_ += op.rows();
             queue_.push_back(std::move(op));
             handed_.fetch_add(1, std::memory_order_relaxed);
             wake = std::exchange(worker_waiting_, false);
@@ -247,7 +247,7 @@ public:
             std::lock_guard l(mutex_);
             for (auto& op : held_)
             {
-                queued_rows_ += op.batch ? op.batch->count() : 1;
+                queued_rows_ += op.rows();
                 queue_.push_back(std::move(op));
             }
             handed_.fetch_add(held_.size(), std::memory_order_relaxed);

@@ -80,6 +80,9 @@ struct AsyncOp
     std::unique_ptr<Batch> batch;
     std::exception_ptr error;
 
+    /// The rows this operation writes or reads, as the worker counts them to start a chunk.
+    [[nodiscard]] std::size_t rows() const noexcept { return batch ? batch->count() : 1; }
+
     [[nodiscard]] bool writes() const noexcept
     {
         return kind != AsyncKind::get && kind != AsyncKind::peek && kind != AsyncKind::has

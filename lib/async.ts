@@ -34,7 +34,7 @@
  *   take the one-operation-per-call path.
  */
 import { closedError, SciqlopCacheError } from './errors';
-import type { NativeStore } from './native';
+import { binding, type NativeBatchArgs, type NativeStore } from './native';
 import type { Serializer } from './serializers';
 import { describe } from './validate';
 
@@ -59,27 +59,8 @@ interface PendingOp {
   failure?: unknown;
 }
 
-/** The batch entry points of the native store (binding/store_wrap.hpp, async_queue.hpp). */
-interface BatchNative {
-  asyncStart(
-    settle: (count: number, results: unknown[] | undefined, errors: unknown[] | undefined) => void,
-    step: (seq: number, bytes: Buffer | undefined) => Uint8Array | undefined,
-    takeBatch: () => BatchArgs | undefined,
-    flag: Uint8Array,
-  ): void;
-  asyncSetBatch(
-    block: Uint8Array,
-    used: number,
-    lengths: Uint32Array,
-    count: number,
-    expire: number | undefined,
-    tag: string | undefined,
-  ): void;
-}
-type BatchArgs = [Uint8Array, number, Uint32Array, number, number | undefined, string | undefined];
-
 /** Values up to this size are batched: the engine's inline limit (larger ones go to files). */
-const BATCH_MAX_VALUE = 8192;
+const BATCH_MAX_VALUE = binding.inlineValueMax;
 /** A batch is handed over once it holds this many bytes or entries (the worker starts on it). */
 const BATCH_BYTES = 1 << 20;
 const BATCH_ENTRIES = 4096;
@@ -184,7 +165,7 @@ export class AsyncOps<V> {
   /** The native store, started for asynchronous operations, with the batch handed over. */
   get native(): NativeStore {
     if (!this.#started) {
-      (this.#native as unknown as BatchNative).asyncStart(this.#settle, this.#step, this.#takeBatch, this.#flag);
+      this.#native.asyncStart(this.#settle, this.#step, this.#takeBatch, this.#flag);
       this.#started = true;
     }
     if (this.#count !== 0) this.#handOver();
@@ -294,7 +275,7 @@ export class AsyncOps<V> {
     const count = this.#count;
     const record = this.#closeBatch();
     try {
-      (this.#native as unknown as BatchNative).asyncSetBatch(this.#block!, used, this.#lengths!, count, this.#expire, this.#tag);
+      this.#native.asyncSetBatch(this.#block!, used, this.#lengths!, count, this.#expire, this.#tag);
     } catch (error) {
       // Not queued (a bug, or the store closed under our feet): settle it here, not in order.
       this.#records.pop();
@@ -303,12 +284,12 @@ export class AsyncOps<V> {
   }
 
   /** Called by the addon before a synchronous call waits for the queue (and by close()). */
-  readonly #takeBatch = (): BatchArgs | undefined => {
+  readonly #takeBatch = (): NativeBatchArgs | undefined => {
     if (this.#count === 0) {
       this.#flag[0] = 0;
       return undefined;
     }
-    const args: BatchArgs = [this.#block!, this.#used, this.#lengths!, this.#count, this.#expire, this.#tag];
+    const args: NativeBatchArgs = [this.#block!, this.#used, this.#lengths!, this.#count, this.#expire, this.#tag];
     this.#closeBatch();
     return args;
   };

@@ -63,9 +63,15 @@ export interface NativeStore {
 
   // Asynchronous operations (binding/async_queue.hpp, lib/async.ts): each queues one
   // operation; outcomes come back, in call order, through the `settle` given to asyncStart.
+  /**
+   * `takeBatch` returns the setAsync batch lib/async.ts is gathering (the arguments of
+   * asyncSetBatch), taken by the addon before a synchronous call while `flag[0]` is 1.
+   */
   asyncStart(
     settle: (count: number, results: unknown[] | undefined, errors: unknown[] | undefined) => void,
     step: (seq: number, bytes: Buffer | undefined) => Uint8Array | undefined,
+    takeBatch: () => NativeBatchArgs | undefined,
+    flag: Uint8Array,
   ): void;
   /** The current event-loop turn is over: commit what it queued. */
   asyncFlush(): void;
@@ -80,7 +86,12 @@ export interface NativeStore {
   asyncIncr(key: string): void;
   asyncGetMany(keys: string[]): void;
   asyncSetMany(keys: string[], values: Uint8Array[], expire?: number, tag?: string): void;
+  /** `count` setAsync calls: keys (UTF-8) and values back to back in block[0, used), their sizes in lengths. */
+  asyncSetBatch(...args: NativeBatchArgs): void;
 }
+
+/** asyncSetBatch's arguments: block, used, lengths, count, expire, tag. */
+export type NativeBatchArgs = [Uint8Array, number, Uint32Array, number, number | undefined, string | undefined];
 
 export interface NativeCacheStore extends NativeStore {
   touch(key: string, expire: number | undefined): boolean;
@@ -102,6 +113,10 @@ export interface NativeFanout {
 type Durability = 'process' | 'power';
 
 export interface NativeBinding {
+  /** Values of at most this many bytes are stored in the row; larger ones are files. */
+  inlineValueMax: number;
+  /** Sync reads write values of at most this many bytes into the read pool (lib/read-pool.ts). */
+  pooledReadMax: number;
   Cache: new (directory: string, maxSize: number | undefined, durability: Durability | undefined) => NativeCacheStore;
   Index: new (directory: string, maxSize: undefined, durability: Durability | undefined) => NativeStore;
   FanoutCache: new (

@@ -15,9 +15,10 @@
  */
 import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter, run on every use
 import { markAsUntransferable } from 'node:worker_threads';
+import { binding } from './native';
 
-/** binding/store_wrap.hpp `pooled_read_max`: larger values get an ArrayBuffer of their own. */
-const MAX_POOLED = 4096;
+/** The addon's `pooled_read_max`: larger values get an ArrayBuffer of their own. */
+const MAX_POOLED = binding.pooledReadMax;
 const POOL_BYTES = 16 * 1024;
 
 export interface ReadPool {

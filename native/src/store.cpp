@@ -613,7 +613,7 @@ struct Store<Policy>::Impl
     /// Writes a large value's file outside the lock; returns "" for inline values.
     std::string prepare_value(std::span<const std::byte> value)
     {
-        if (value.size() <= inline_threshold)
+        if (value.size() <= inline_value_max)
             return {};
         return files.write(value, options.durability == Durability::power);
     }

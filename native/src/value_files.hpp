@@ -1,5 +1,5 @@
 #pragma once
-// Value files: values larger than the inline threshold live as files under the store's
+// Value files: values larger than inline_value_max (options.hpp) live as files under the store's
 // directory at ab/cd/<uuid>-<pid>. They are written under a temporary name and renamed into
 // place, so a row never points to a partial file; reads never follow a path out of the store.
 #include "sciqlop_cache/store.hpp"
@@ -13,9 +13,6 @@
 
 namespace sciqlop_cache::detail
 {
-
-/// Values up to this many bytes are stored inline as BLOBs.
-inline constexpr std::size_t inline_threshold = 8192;
 
 enum class ReadStatus
 {

@@ -1,12 +1,17 @@
 #pragma once
 // Plain data exchanged with a store: open options, check() results, hit/miss statistics.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace sciqlop_cache
 {
+
+/// Values of at most this many bytes are stored in the database row; larger ones are files
+/// next to it (SPEC §4).
+inline constexpr std::size_t inline_value_max = 8192;
 
 enum class Durability
 {
