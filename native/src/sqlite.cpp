@@ -1,4 +1,5 @@
 #include "sqlite.hpp"
+#include "wal_vfs.hpp"
 #include "sciqlop_cache/sciqlop_cache.hpp"
 
 #include <cstring>
@@ -92,7 +93,7 @@ void Connection::open(const std::string& file)
     const int rc = sqlite3_open_v2(file.c_str(), &db_,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
                                        | SQLITE_OPEN_EXRESCODE,
-                                   nullptr);
+                                   wal_frame_vfs());
     if (rc != SQLITE_OK)
     {
         std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
