@@ -123,6 +123,13 @@ namespace
 
     constexpr std::size_t batch_rows = 500;
     constexpr std::uint64_t wal_truncate_threshold = 16ull << 20;
+    // SQLite's automatic checkpoint: PASSIVE, run by the commit that finds this many pages in
+    // the WAL (its default). The engine keeps that for small commits, but a commit that wrote
+    // at least large_commit_pages itself leaves it to the background thread, unless the WAL
+    // has reached inline_checkpoint_pages (the background thread is not keeping up).
+    constexpr int checkpoint_pages = 1000;
+    constexpr int large_commit_pages = 64;
+    constexpr int inline_checkpoint_pages = 8192;
     constexpr std::size_t max_pending_accesses = 1'000'000;
 }
 
@@ -162,6 +169,8 @@ struct Store<Policy>::Impl
     std::mutex bg_mutex;
     std::condition_variable bg_cv;
     std::atomic<bool> stopping { false };
+    std::atomic<bool> checkpoint_wanted { false };
+    int wal_pages_seen = 0; // the WAL's page count after the previous commit (on_wal_commit)
     std::chrono::steady_clock::time_point bg_busy_deadline {};
     // Guards bg_db: the background thread and explicit expire()/evict() calls share it, so
     // that bulk deletions never hold the store mutex that get() needs.
@@ -188,6 +197,7 @@ struct Store<Policy>::Impl
         if (options.background)
         {
             open_connection(bg_db, true);
+            sqlite3_wal_hook(db.handle(), &Impl::on_wal_commit, this);
             bg_thread = std::thread([this] { background_loop(); });
         }
     }
@@ -1160,11 +1170,9 @@ struct Store<Policy>::Impl
             throw error("CLOSED", "the store at " + directory.string() + " is closed");
     }
 
-    /// SQLite's automatic checkpoint (PASSIVE, in the commit that reaches 1000 WAL pages) keeps
-    /// the WAL small under steady writes; this truncates a WAL that grew anyway (a long
-    /// transaction, a reader holding an old snapshot). Moving those checkpoints to the
-    /// background thread was measured slower: the writer then appends to a growing WAL while
-    /// another thread copies and fsyncs it (sets 10-25 % slower, inserts 30 %).
+    /// The checkpoints run by commits (on_wal_commit) keep the WAL small under steady writes;
+    /// this truncates a WAL that grew anyway (a long transaction, a reader holding an old
+    /// snapshot).
     void checkpoint(Connection& c)
     {
         if (wal_size() > wal_truncate_threshold)
@@ -1203,21 +1211,58 @@ struct Store<Policy>::Impl
         checkpoint(c);
     }
 
+    /// The main connection's WAL hook when there is a background thread, in place of SQLite's
+    /// automatic checkpoint (which is the same hook): called after each commit with the number
+    /// of pages in the WAL. A large commit (a transaction of many sets) hands the checkpoint,
+    /// with its two fsyncs, to the background thread instead of paying for it on top of its
+    /// own writes (a stream of transactions of 1,000 sets measured 35 % faster). Small commits
+    /// checkpoint inline as SQLite would: handing those off too measured 10-25 % slower for a
+    /// stream of single sets (the writer then appends to a WAL that another thread is copying
+    /// and syncing).
+    static int on_wal_commit(void* self, sqlite3* handle, const char* name, int pages)
+    {
+        auto* impl = static_cast<Impl*>(self);
+        const int written = pages >= impl->wal_pages_seen ? pages - impl->wal_pages_seen : pages;
+        impl->wal_pages_seen = pages;
+        if (pages < checkpoint_pages)
+            return SQLITE_OK;
+        if (written < large_commit_pages || pages >= inline_checkpoint_pages)
+        {
+            sqlite3_wal_checkpoint_v2(handle, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            return SQLITE_OK;
+        }
+        if (!impl->checkpoint_wanted.load(std::memory_order_relaxed))
+        {
+            {
+                std::lock_guard l(impl->bg_mutex);
+                impl->checkpoint_wanted.store(true);
+            }
+            impl->bg_cv.notify_all();
+        }
+        return SQLITE_OK;
+    }
+
     void background_loop()
     {
         std::unique_lock l(bg_mutex);
         auto next_round = std::chrono::steady_clock::now() + options.background_period;
         while (!stopping.load())
         {
-            bg_cv.wait_until(l, next_round, [this] { return stopping.load(); });
+            bg_cv.wait_until(l, next_round, [this] { return stopping.load() || checkpoint_wanted.load(); });
             if (stopping.load())
                 break;
             const bool round_due = std::chrono::steady_clock::now() >= next_round;
+            const bool checkpoint_due = checkpoint_wanted.exchange(false);
             l.unlock();
             try
             {
                 if (round_due)
                     maintenance(bg_db);
+                if (checkpoint_due)
+                {
+                    std::lock_guard g(bg_db_mutex);
+                    sqlite3_wal_checkpoint_v2(bg_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+                }
             }
             catch (const std::exception&)
             {
@@ -1235,6 +1280,11 @@ struct Store<Policy>::Impl
         {
             std::lock_guard l(bg_mutex);
             stopping.store(true);
+        }
+        {
+            std::lock_guard l(mutex);
+            if (db.is_open()) // back to SQLite's automatic checkpoint for the commits left
+                sqlite3_wal_autocheckpoint(db.handle(), checkpoint_pages);
         }
         bg_cv.notify_all();
         if (bg_thread.joinable())

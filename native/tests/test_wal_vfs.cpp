@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 
 #ifndef _WIN32
@@ -24,9 +25,13 @@ struct Write
 {
     std::size_t size;
     long long offset;
+    int fd = -1;
+    std::thread::id thread {};
 };
 
-// The hook's state (the unix VFS's system calls are process-wide).
+// The hook's state (the unix VFS's system calls are process-wide, and a store's background
+// thread writes too: g_writes_mutex guards g_writes while a store is open).
+std::mutex g_writes_mutex;
 std::vector<Write> g_writes;
 int g_fail_next_write_larger_than = -1; // fails (EIO) the first write larger than this
 sqlite3_syscall_ptr g_real_pwrite = nullptr;
@@ -39,7 +44,10 @@ ssize_t counting_pwrite(int fd, const void* data, size_t size, off_t offset)
         errno = EIO;
         return -1;
     }
-    g_writes.push_back({ size, static_cast<long long>(offset) });
+    {
+        std::lock_guard l(g_writes_mutex);
+        g_writes.push_back({ size, static_cast<long long>(offset), fd, std::this_thread::get_id() });
+    }
     return reinterpret_cast<ssize_t (*)(int, const void*, size_t, off_t)>(g_real_pwrite)(fd, data, size, offset);
 }
 
@@ -104,6 +112,19 @@ long long size_of(const fs::path& p)
 }
 
 constexpr long long frame = 24 + 4096; // header + page at the default page size
+
+/// The file an open descriptor refers to (Linux's /proc), or "" when unknown.
+std::string path_of(int fd)
+{
+    std::error_code ec;
+    const auto target = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+    return ec ? std::string() : target.string();
+}
+
+bool ends_with(const std::string& s, const std::string& suffix)
+{
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 /// A TempDir that exists (TempDir only names one, for the stores to create).
 struct Dir : TempDir
@@ -285,6 +306,69 @@ TEST_SUITE("wal_vfs")
         CHECK(g_writes.size() >= 10);
         for (const auto& w : g_writes)
             CHECK(w.size != 24); // no frame header written on its own
+    }
+
+    TEST_CASE("large transactions leave the checkpoints they trigger to the background thread, small ones run them")
+    {
+        if (!fs::exists("/proc/self/fd"))
+            return; // the check below names files by their descriptors, through Linux's /proc
+        // Database pages written (by checkpoints: commits write the WAL) by the committing
+        // thread and by others, without then with a background thread.
+        std::uint64_t here[2] = {}, elsewhere[2] = {}, small_commits_here[2] = {};
+        for (const bool background : { false, true })
+        {
+            CAPTURE(background);
+            Dir dir;
+            sciqlop_cache::Cache cache(dir.path(), sciqlop_cache::Options { .background = background });
+            const std::string value(200, 'v');
+            cache.transact(
+                [&]
+                {
+                    for (int i = 0; i < 20000; ++i)
+                        cache.set("k" + std::to_string(i), value);
+                });
+            const auto main_thread = std::this_thread::get_id();
+            const auto count = [&](std::uint64_t& mine, std::uint64_t* others)
+            {
+                std::lock_guard l(g_writes_mutex);
+                for (const auto& w : g_writes)
+                    if (ends_with(path_of(w.fd), "sciqlop-cache.db"))
+                        ++(w.thread == main_thread ? mine : *others);
+            };
+            {
+                PwriteHook hook;
+                // 2,000 overwrites spread over the 20,000 entries, 60 times: a thousand pages
+                // or so per commit, each past SQLite's 1,000-page checkpoint threshold.
+                for (int round = 1; round <= 60; ++round)
+                    cache.transact(
+                        [&]
+                        {
+                            for (int i = 0; i < 2000; ++i)
+                                cache.set("k" + std::to_string((i * 7919 + round * 104729) % 20000),
+                                          std::string(200, static_cast<char>('a' + round % 26)));
+                        });
+                count(here[background], &elsewhere[background]);
+            }
+            {
+                PwriteHook hook;
+                for (int i = 0; i < 3000; ++i) // single-set commits: one page each
+                    cache.set("k" + std::to_string(i % 100), value);
+                std::uint64_t ignored = 0;
+                count(small_commits_here[background], &ignored);
+            }
+            MESSAGE("database pages written by the committing thread: " << here[background]
+                                                                        << ", by others: " << elsewhere[background]);
+            CHECK(small_commits_here[background] > 0); // small commits still checkpoint themselves
+            CHECK(cache.wal_size() < (64ull << 20));
+            CHECK(cache.count() == 20000);
+            CHECK(cache.check().ok);
+        }
+        CHECK(elsewhere[0] == 0);
+        CHECK(here[0] > 20000); // without a background thread, every large commit checkpoints
+        // With one, the committing thread checkpoints only when the WAL reaches 8,192 pages (the
+        // background thread not keeping up with this loop): a fraction of the pages, even if
+        // the background thread never ran.
+        CHECK(here[1] * 3 < here[0]);
     }
 }
 
