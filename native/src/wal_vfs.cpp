@@ -8,8 +8,9 @@
 // Only files opened as WAL files are wrapped; the database, the journals and the shared-memory
 // index are the default VFS's own objects. Safety rests on what SQLite guarantees anyway: a
 // frame becomes visible to other connections only once the WAL index header says so, which the
-// writer publishes after both writes of every frame returned; a crash between the two leaves
-// an incomplete frame, which SQLite's recovery already discards (its checksum does not match).
+// writer publishes after both writes of every frame returned; a crash while a header is held
+// leaves that frame unwritten, as if SQLite had stopped just before it; recovery keeps only
+// transactions whose commit frame is complete, either way.
 #include "wal_vfs.hpp"
 
 #include "sqlite.hpp"
