@@ -340,7 +340,30 @@ async function runEntrant(peers, dir, e) {
   }
 }
 
-async function runAll(cfg, peers, items) {
+/**
+ * runEntrant, tried a second time in a fresh directory if it fails. A peer whose trial fails
+ * twice is left out of that measurement (returns null; the failure is listed at the end): a
+ * third-party store's crash must not abort a 25-minute run. Ours failing is never skipped.
+ */
+async function runEntrantOrSkip(peers, dir, e, failures) {
+  for (let attempt = 1; ; attempt++) {
+    const where = attempt === 1 ? dir : `${dir}-retry`;
+    try {
+      return await runEntrant(peers, where, e);
+    } catch (err) {
+      fs.rmSync(where, { recursive: true, force: true });
+      if (e.peer === OURS && attempt === 2) throw err;
+      if (attempt === 2) {
+        failures.push(`${e.peer} ${e.spec.workload}${e.variant ? ` ${e.variant}` : ''}, round ${e.spec.round + 1}: ${err.message}`);
+        console.error(`  ${e.peer}: failed twice, left out of this measurement (${err.message})`);
+        return null;
+      }
+      console.error(`  ${e.peer}: trial failed (${err.message}); trying again`);
+    }
+  }
+}
+
+async function runAll(cfg, peers, items, failures = []) {
   const tmpRoot = path.join(__dirname, 'tmp', `node-bench-${process.pid}`);
   fs.mkdirSync(tmpRoot, { recursive: true });
   const cleanup = () => cfg.keep || fs.rmSync(tmpRoot, { recursive: true, force: true });
@@ -364,7 +387,7 @@ async function runAll(cfg, peers, items) {
           const dir = path.join(tmpRoot, `t${trial++}-${e.peer}`);
           const spec = { ...e.spec, round, seed: 1000 * (round + 1) };
           const t0 = Date.now();
-          const outs = await runEntrant(peers, dir, { ...e, spec });
+          const outs = (await runEntrantOrSkip(peers, dir, { ...e, spec }, failures)) ?? [];
           if (!cfg.keep) fs.rmSync(dir, { recursive: true, force: true });
           for (const out of outs) {
             for (const s of out.series) {
@@ -533,7 +556,8 @@ function targetResults(cfg, rows) {
       const theirs = find(rows, { workload, peer: t.peer, op: t.op, batch: t.batch, entries });
       const label = `${t.op}${t.batch > 1 ? `, batch of ${num(t.batch)}` : ''} vs ${t.peer}`;
       if (!ours || !theirs) {
-        results.push({ label, entries, ours, theirs, text: '–', need: '', status: 'SKIP' });
+        const p50 = (row) => (row ? `${fmt(row.p50)} µs` : '–');
+        results.push({ label, entries, ours: p50(ours), theirs: p50(theirs), text: '–', need: '', status: 'SKIP' });
         continue;
       }
       let text, pass, need;
@@ -654,7 +678,7 @@ function resultsHeader(m, peers, r) {
 - Node ${m.node}; ${[...peers.values()].map((p) => p.describe).join('; ')}
 - Source: commit ${m.commit}; addon \`build/Release/sciqlop-cache.node\` built ${m.addon}
 - Command: \`${r.command}\` (${r.minutes} minutes)
-- CSV: \`${r.csv}\``;
+- CSV: \`${r.csv}\`${r.failures?.length ? `\n- Left out (a peer's trial failed twice): ${r.failures.join('; ')}` : ''}`;
 }
 
 function benchReadmeSection(cfg, m, peers, r) {
@@ -811,7 +835,8 @@ async function main() {
   for (const n of names) console.error(`  ${peers.get(n).describe}`);
   console.error(`  ${m.cpu}, nproc ${m.nproc}, Node ${m.node}, load ${m.loadStart}`);
 
-  const acc = await runAll(cfg, peers, items);
+  const failures = [];
+  const acc = await runAll(cfg, peers, items, failures);
   m.loadEnd = loadavg();
   const rows = aggregate(acc);
   const date = new Date();
@@ -827,6 +852,7 @@ async function main() {
     tables: tables(cfg, names, rows),
     comparison: comparisonTable(rows, names),
     targetTable: targetTable(results),
+    failures,
   };
 
   console.log(`\nLatency per operation in µs (256-byte values; p50 = median):\n\n${r.tables.scaling}\n`);
@@ -837,6 +863,7 @@ async function main() {
   const failed = results.filter((x) => x.status === 'FAIL').length;
   const skipped = results.filter((x) => x.status === 'SKIP').length;
   console.log(`${results.length - failed - skipped} PASS, ${failed} FAIL, ${skipped} SKIP. CSV: ${csv}. Load average ${m.loadStart} at the start, ${m.loadEnd} at the end (${elapsed().trim()}).`);
+  if (failures.length) console.log(`Trials left out (a peer failed twice):\n${failures.map((f) => `- ${f}`).join('\n')}`);
 
   const chartsDir = cfg.charts ? CHARTS_DIR : path.join(__dirname, 'tmp', 'charts');
   try {
