@@ -1173,10 +1173,19 @@ struct Store<Policy>::Impl
     /// The checkpoints run by commits (on_wal_commit) keep the WAL small under steady writes;
     /// this truncates a WAL that grew anyway (a long transaction, a reader holding an old
     /// snapshot).
-    void checkpoint(Connection& c)
+    /// When `wanted` (a large commit asked for one), a PASSIVE checkpoint if TRUNCATE is not due.
+    void checkpoint(Connection& c, bool wanted = false)
     {
         if (wal_size() > wal_truncate_threshold)
             sqlite3_wal_checkpoint_v2(c.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        else if (wanted)
+            passive_checkpoint(c.handle());
+    }
+
+    /// SQLite's automatic checkpoint: copies what it can without waiting for readers or writers.
+    static void passive_checkpoint(sqlite3* handle)
+    {
+        sqlite3_wal_checkpoint_v2(handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }
 
     /// Runs bulk work `f(connection, use_store_lock)` on the background connection when there is
@@ -1197,7 +1206,7 @@ struct Store<Policy>::Impl
         return f(bg_db, false);
     }
 
-    void maintenance(Connection& c)
+    void maintenance(Connection& c, bool checkpoint_wanted_too)
     {
         std::lock_guard g(bg_db_mutex);
         bg_busy_deadline = std::chrono::steady_clock::now() + options.busy_timeout;
@@ -1208,7 +1217,7 @@ struct Store<Policy>::Impl
         if constexpr (Policy::eviction)
             evict_batches(c, false);
         drain_trash(c);
-        checkpoint(c);
+        checkpoint(c, checkpoint_wanted_too);
     }
 
     /// The main connection's WAL hook when there is a background thread, in place of SQLite's
@@ -1220,7 +1229,7 @@ struct Store<Policy>::Impl
     /// checkpoint inline as SQLite would: handing those off too measured 10-25 % slower for a
     /// stream of single sets (the writer then appends to a WAL that another thread is copying
     /// and syncing).
-    static int on_wal_commit(void* self, sqlite3* handle, const char* name, int pages)
+    static int on_wal_commit(void* self, sqlite3* handle, const char*, int pages)
     {
         auto* impl = static_cast<Impl*>(self);
         const int written = pages >= impl->wal_pages_seen ? pages - impl->wal_pages_seen : pages;
@@ -1229,7 +1238,7 @@ struct Store<Policy>::Impl
             return SQLITE_OK;
         if (written < large_commit_pages || pages >= inline_checkpoint_pages)
         {
-            sqlite3_wal_checkpoint_v2(handle, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            passive_checkpoint(handle);
             return SQLITE_OK;
         }
         if (!impl->checkpoint_wanted.load(std::memory_order_relaxed))
@@ -1258,11 +1267,11 @@ struct Store<Policy>::Impl
             try
             {
                 if (round_due)
-                    maintenance(bg_db);
-                if (checkpoint_due)
+                    maintenance(bg_db, checkpoint_due);
+                else if (checkpoint_due)
                 {
                     std::lock_guard g(bg_db_mutex);
-                    sqlite3_wal_checkpoint_v2(bg_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+                    checkpoint(bg_db, true);
                 }
             }
             catch (const std::exception&)

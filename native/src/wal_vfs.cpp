@@ -106,8 +106,6 @@ int wal_close(sqlite3_file* f)
     const int held = release_held(w);
     const int rc = w->real->pMethods->xClose(w->real);
     sqlite3_free(w->scratch);
-    w->scratch = nullptr;
-    w->scratch_size = 0;
     return held != SQLITE_OK ? held : rc;
 }
 

@@ -121,10 +121,6 @@ std::string path_of(int fd)
     return ec ? std::string() : target.string();
 }
 
-bool ends_with(const std::string& s, const std::string& suffix)
-{
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 /// A TempDir that exists (TempDir only names one, for the stores to create).
 struct Dir : TempDir
@@ -332,7 +328,7 @@ TEST_SUITE("wal_vfs")
             {
                 std::lock_guard l(g_writes_mutex);
                 for (const auto& w : g_writes)
-                    if (ends_with(path_of(w.fd), "sciqlop-cache.db"))
+                    if (path_of(w.fd).ends_with("sciqlop-cache.db"))
                         ++(w.thread == main_thread ? mine : *others);
             };
             {
